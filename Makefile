@@ -1,0 +1,45 @@
+# The table of contents of routine work. `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV_STAMP := .venv/.installed
+
+help: ## list every target
+	@grep -E "^[a-z-]+:.*## " $(MAKEFILE_LIST) | awk -F ":.*## " '{printf "  make %-12s %s\n", $$1, $$2}'
+
+install: ## create .venv with Python 3.10 and install the pinned requirements
+	@scripts/bootstrap.sh
+
+run: ## start backend, action server and Rasa (migrate, seed, train as needed); Ctrl-C stops all
+	@scripts/run.sh
+
+test: ## every test: lint, data validation, train, conversation tests, pytest
+	@scripts/test.sh
+
+lint: install ## ruff
+	@.venv/bin/ruff check .
+
+validate: install ## rasa data validate --fail-on-warnings
+	@source scripts/env.sh && .venv/bin/rasa data validate --domain domain --data data --config config.yml --fail-on-warnings
+
+train: install ## train the model (skipped by Rasa when nothing changed)
+	@scripts/train.sh
+
+pytest: install ## backend and action tests only
+	@source scripts/env.sh && .venv/bin/python -m pytest -q
+
+shell: install ## chat in the terminal (rasa shell) against the same backend and action server
+	@scripts/shell.sh
+
+migrate: install ## apply database migrations
+	@source scripts/env.sh && .venv/bin/python -m logistics migrate
+
+seed: install ## generate demo data when the database is empty
+	@source scripts/env.sh && .venv/bin/python -m logistics init
+
+migration: install ## autogenerate a migration from the models: make migration m="what changed"
+	@source scripts/env.sh && .venv/bin/python -m logistics revision -m "$(m)"
+
+clean: ## remove generated output (models, reports, the demo databases)
+	rm -rf models reports var results
+
+.PHONY: help install run test lint validate train pytest shell migrate seed migration clean

@@ -1,0 +1,45 @@
+"""Drops DIET's guesses where a regex extracted the same entity: the pattern is exact, the model is not."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATTRIBUTE_START
+from rasa.shared.nlu.training_data.message import Message
+
+REGEX_EXTRACTOR = "RegexEntityExtractor"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class PreferRegexEntities(GraphComponent):
+    """Keeps one entity per span: the RegexEntityExtractor's when it found one there."""
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "PreferRegexEntities":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            entities = message.get(ENTITIES, [])
+            exact = [e for e in entities if e.get("extractor") == REGEX_EXTRACTOR]
+            if not exact:
+                continue
+            kept = list(exact)
+            for entity in entities:
+                if entity.get("extractor") == REGEX_EXTRACTOR:
+                    continue
+                if any(_overlaps(entity, other) or entity["entity"] == other["entity"] for other in exact):
+                    continue
+                kept.append(entity)
+            kept.sort(key=lambda e: e.get(ENTITY_ATTRIBUTE_START, 0))
+            message.set(ENTITIES, kept, add_to_output=True)
+        return messages
+
+
+def _overlaps(a: Dict[Text, Any], b: Dict[Text, Any]) -> bool:
+    return a.get(ENTITY_ATTRIBUTE_START, 0) < b.get(ENTITY_ATTRIBUTE_END, 0) and \
+        b.get(ENTITY_ATTRIBUTE_START, 0) < a.get(ENTITY_ATTRIBUTE_END, 0)

@@ -1,0 +1,1 @@
+"""Logistics backend: the system of record behind the customer-service assistant."""

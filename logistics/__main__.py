@@ -1,0 +1,56 @@
+"""Command line of the backend: serve, migrate, seed, init (migrate + seed when empty)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from logistics import db, migrate, settings as settings_module
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m logistics", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="serve the HTTP API and web pages")
+    sub.add_parser("migrate", help="apply database migrations")
+    seed = sub.add_parser("seed", help="generate demo data")
+    seed.add_argument("--shipments", type=int, default=None, help="number of shipments (default SEED_SHIPMENTS)")
+    seed.add_argument("--if-empty", action="store_true", help="do nothing when the database holds shipments")
+    seed.add_argument("--quiet", action="store_true", help="no progress bar")
+    sub.add_parser("init", help="migrate, then seed if the database is empty")
+    revision = sub.add_parser("revision", help="autogenerate a migration from the models")
+    revision.add_argument("-m", "--message", required=True)
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = settings_module.load()
+    engine = db.make_engine(settings.database_url)
+
+    if args.command == "serve":
+        from waitress import serve
+
+        from logistics.app import create_app
+
+        app = create_app(settings, engine=engine)
+        print(f"backend listening on http://{settings.host}:{settings.port}", flush=True)
+        serve(app, host=settings.host, port=settings.port, threads=settings.threads, ident="logistics")
+        return 0
+    if args.command == "revision":
+        migrate.revision(engine, args.message)
+        return 0
+    if args.command in ("migrate", "init"):
+        migrate.upgrade(engine)
+    if args.command in ("seed", "init"):
+        from logistics import seed as seed_module
+
+        factory = db.session_factory(engine)
+        if_empty = args.command == "init" or args.if_empty
+        count = getattr(args, "shipments", None) or settings.seed_shipments
+        report = seed_module.seed(factory, shipments=count, random_seed=settings.seed_random,
+                                  if_empty=if_empty, progress=not getattr(args, "quiet", False))
+        print(report.describe(), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Customers and the channel bindings that tie a conversation to them."""

@@ -1,0 +1,60 @@
+"""Database engine and sessions; SQLite by default, PostgreSQL through DATABASE_URL."""
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, declarative_base, sessionmaker
+
+Base = declarative_base()
+
+
+def make_engine(url: str, schema: str | None = None) -> Engine:
+    """Create an engine; `schema` pins PostgreSQL's search_path so test runs never collide."""
+    if url.startswith("sqlite"):
+        # Money is Numeric(12, 2); SQLite's float round trip is exact at that scale.
+        warnings.filterwarnings("ignore", message="Dialect sqlite.*Decimal")
+        _ensure_sqlite_dir(url)
+        engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 15})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
+    return create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets the API serve reads while the seeder or a ticket write holds the lock.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    from pathlib import Path
+
+    path = url.split(":///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def session_factory(engine: Engine) -> sessionmaker:
+    return sessionmaker(bind=engine, future=True, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(factory: sessionmaker) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    session: Session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,1 @@
+"""The carrier network: hubs, outlets, lockers and stations, and their incident notices."""

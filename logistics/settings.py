@@ -1,0 +1,44 @@
+"""Every environment variable the backend reads, with safe demo defaults (see .env.example)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    api_token: str = "dev-token"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 1 << 20
+    threads: int = 8
+    timezone: str = "Asia/Shanghai"
+    seed_shipments: int = 2400
+    seed_random: int = 20261125
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load(env: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from the environment (or a given mapping, for tests)."""
+    env = os.environ if env is None else env
+    var_dir = Path(env.get("VAR_DIR") or ROOT / "var")
+    return Settings(
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'logistics.db'}",
+        api_token=env.get("LOGISTICS_API_TOKEN") or "dev-token",
+        host=env.get("BACKEND_HOST") or "127.0.0.1",
+        port=int(env.get("BACKEND_PORT") or 8000),
+        max_body_bytes=int(env.get("BACKEND_MAX_BODY_BYTES") or 1 << 20),
+        threads=int(env.get("BACKEND_THREADS") or 8),
+        seed_shipments=int(env.get("SEED_SHIPMENTS") or 2400),
+        seed_random=int(env.get("SEED_RANDOM") or 20261125),
+        extra={"TEST_DATABASE_URL": env.get("TEST_DATABASE_URL", "")},
+    )

@@ -1,0 +1,1 @@
+"""Shipments, their tracking events, statuses, tracking-number recognition and ETA."""

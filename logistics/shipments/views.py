@@ -1,0 +1,54 @@
+"""HTTP routes of shipments: create, push scans, read with a proven link, recognise numbers."""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, request
+
+from logistics.customers import service as customer_service
+from logistics.errors import ApiError
+from logistics.http import parse, query_int, session
+from logistics.shipments import service
+from logistics.shipments.models import EventIn, ShipmentIn
+
+blueprint = Blueprint("shipments", __name__)
+TAIL = re.compile(r"\d{4}")
+
+
+@blueprint.post("/shipments")
+def create_shipment():
+    data = parse(ShipmentIn)
+    shipment = service.create(session=session(), data=data)
+    return service.detail(shipment, role="creator"), 201
+
+
+@blueprint.post("/shipments/<tracking_number>/events")
+def add_event(tracking_number: str):
+    shipment = service.require(session=session(), tracking_number=tracking_number)
+    data = parse(EventIn)
+    event = service.add_event(session=session(), shipment=shipment, data=data)
+    return {"tracking_number": shipment.tracking_number, "status": shipment.status,
+            "event": service.event_dict(event)}, 201
+
+
+@blueprint.get("/shipments/<tracking_number>")
+def get_shipment(tracking_number: str):
+    phone_tail = request.args.get("phone_tail")
+    customer_id = query_int("customer_id")
+    if phone_tail is not None and not TAIL.fullmatch(phone_tail):
+        raise ApiError(400, "bad_request", "phone_tail must be the last 4 digits of a phone number")
+    if phone_tail is None and customer_id is None:
+        raise ApiError(403, "forbidden", "give phone_tail or customer_id to prove a link to this shipment")
+    shipment = service.require(session=session(), tracking_number=tracking_number)
+    customer = None
+    if customer_id is not None:
+        customer = customer_service.get(session=session(), customer_id=customer_id)
+    role = service.link_role(shipment, phone_tail=phone_tail, customer=customer)
+    return service.detail(shipment, role)
+
+
+@blueprint.get("/tracking-numbers/<number>")
+def recognize(number: str):
+    if len(number) > 40:
+        raise ApiError(400, "bad_request", "a tracking number has at most 40 characters")
+    return service.recognize(session=session(), number=number)

@@ -1,0 +1,1 @@
+"""Tickets: the processes the assistant triggers (urge, verification, claims, handoffs...)."""
