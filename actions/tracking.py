@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -55,11 +55,11 @@ def answer_slots(shipment: Dict[str, Any]) -> List[EventType]:
 
 
 class ActionTrackParcel(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_track_parcel"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-            domain: Dict[Text, Any]) -> List[EventType]:
+            domain: Dict[str, Any]) -> List[EventType]:
         try:
             return self._lookup(tracker)
         except BackendError as exc:

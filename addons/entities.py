@@ -1,7 +1,7 @@
 """Drops DIET's guesses where a regex extracted the same entity: the pattern is exact, the model is not."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -18,8 +18,8 @@ class PreferRegexEntities(GraphComponent):
     """Keeps one entity per span: the RegexEntityExtractor's when it found one there."""
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "PreferRegexEntities":
+    def create(cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> PreferRegexEntities:
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -40,6 +40,6 @@ class PreferRegexEntities(GraphComponent):
         return messages
 
 
-def _overlaps(a: Dict[Text, Any], b: Dict[Text, Any]) -> bool:
+def _overlaps(a: Dict[str, Any], b: Dict[str, Any]) -> bool:
     return a.get(ENTITY_ATTRIBUTE_START, 0) < b.get(ENTITY_ATTRIBUTE_END, 0) and \
         b.get(ENTITY_ATTRIBUTE_START, 0) < a.get(ENTITY_ATTRIBUTE_END, 0)

@@ -5,7 +5,8 @@ import argparse
 import logging
 import sys
 
-from logistics import db, migrate, settings as settings_module
+from logistics import db, migrate
+from logistics import settings as settings_module
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,23 +2,19 @@
 backend served over HTTP on a free port, so tests exercise the same path production does."""
 from __future__ import annotations
 
-import itertools
 import os
 import threading
 import uuid
 from pathlib import Path
 
 import pytest
-import requests
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
 from logistics import db, migrate
 from logistics.app import create_app
 from logistics.settings import Settings
-
-TOKEN = "test-token"
-_numbers = itertools.count(1)
+from tests.support import TOKEN, Api, unique_number, unique_phone
 
 
 def _backends() -> list:
@@ -77,37 +73,9 @@ def backend_url(engine):
     server.stop()
 
 
-class Api:
-    """A thin HTTP client for tests: base URL and token, nothing hidden."""
-
-    def __init__(self, base: str, token: str | None = TOKEN):
-        self.base = base
-        self.session = requests.Session()
-        if token:
-            self.session.headers["Authorization"] = f"Bearer {token}"
-
-    def request(self, method: str, path: str, **kwargs) -> requests.Response:
-        return self.session.request(method, self.base + path, timeout=10, **kwargs)
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def post(self, path, **kw):
-        return self.request("POST", path, **kw)
-
-
 @pytest.fixture()
 def api(backend_url) -> Api:
     return Api(backend_url)
-
-
-def unique_number(prefix: str = "SF") -> str:
-    """A fresh SF-style tracking number no other test uses."""
-    return f"{prefix}{9000000000000 + os.getpid() % 1000 * 100000 + next(_numbers):013d}"[:15]
-
-
-def unique_phone() -> str:
-    return f"137{(os.getpid() * 7919 + next(_numbers)) % 100_000_000:08d}"
 
 
 @pytest.fixture()

@@ -4,7 +4,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import Api, unique_number, unique_phone
+
+from tests.support import Api, unique_number, unique_phone
 
 PHONE = re.compile(r"1[3-9]\d{9}")
 
@@ -164,10 +165,11 @@ def _shipment_body(**overrides):
     return body
 
 
+JSON_TYPE = {"Content-Type": "application/json"}
 BAD_INPUTS = [
-    ("malformed JSON", "POST", "/api/v1/shipments", {"data": "{not json", "headers": {"Content-Type": "application/json"}}, 400),
+    ("malformed JSON", "POST", "/api/v1/shipments", {"data": "{not json", "headers": JSON_TYPE}, 400),
     ("JSON array body", "POST", "/api/v1/shipments", {"json": [1, 2]}, 400),
-    ("empty body", "POST", "/api/v1/customers", {"data": b"", "headers": {"Content-Type": "application/json"}}, 400),
+    ("empty body", "POST", "/api/v1/customers", {"data": b"", "headers": JSON_TYPE}, 400),
     ("form instead of JSON", "POST", "/api/v1/customers", {"data": {"phone": "13800000000"}}, 415),
     ("invalid phone", "POST", "/api/v1/customers", {"json": {"phone": "12345"}}, 422),
     ("unknown channel", "POST", "/api/v1/customers",
