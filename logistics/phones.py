@@ -34,3 +34,13 @@ def mask_name(name: str | None) -> str | None:
     if not name:
         return name
     return name[0] + "*" * max(1, len(name) - 1)
+
+
+_MOBILE_IN_TEXT = re.compile(r"(?<![0-9])(1[3-9]\d)(\d{4})(\d{4})(?![0-9])")
+
+
+def mask_phones_in_text(text: str | None) -> str | None:
+    """Mask every mobile number inside free text (scan descriptions often carry a courier's or station's)."""
+    if not text:
+        return text
+    return _MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)

@@ -11,12 +11,8 @@ export RASA_PORT="${RASA_PORT:-5005}"
 export LOGISTICS_API_TOKEN="${LOGISTICS_API_TOKEN:-dev-token}"
 export BACKEND_URL="${BACKEND_URL:-http://127.0.0.1:${BACKEND_PORT}}"
 export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:${ACTIONS_PORT}/webhook}"
-export TRACKER_DB_DIALECT="${TRACKER_DB_DIALECT:-sqlite}"
+export RASA_ENDPOINTS="${RASA_ENDPOINTS:-endpoints.yml}"
 export TRACKER_DB="${TRACKER_DB:-var/tracker.db}"
-export TRACKER_DB_HOST="${TRACKER_DB_HOST:-}"
-export TRACKER_DB_PORT="${TRACKER_DB_PORT:-}"
-export TRACKER_DB_USER="${TRACKER_DB_USER:-}"
-export TRACKER_DB_PASSWORD="${TRACKER_DB_PASSWORD:-}"
 # Rasa and TensorFlow chatter that hides the useful lines.
 export SQLALCHEMY_SILENCE_UBER_WARNING=1
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"

@@ -23,4 +23,4 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 echo "chatting as sender id '$SENDER' (SENDER=guest make shell for an unbound user); /stop to quit"
-.venv/bin/rasa shell --model models --endpoints endpoints.yml --port "$SHELL_PORT" --conversation-id "$SENDER"
+.venv/bin/rasa shell --model models --endpoints "$RASA_ENDPOINTS" --port "$SHELL_PORT" --conversation-id "$SENDER"

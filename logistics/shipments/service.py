@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session, selectinload
 from logistics.customers.models import Customer
 from logistics.errors import ApiError, conflict, forbidden, not_found
 from logistics.network.models import Facility, Incident
-from logistics.phones import mask_name, mask_phone
+from logistics.phones import mask_name, mask_phone, mask_phones_in_text
 from logistics.shipments import tracking_numbers
 from logistics.shipments.carriers import carrier_name
 from logistics.shipments.models import EventIn, Shipment, ShipmentIn, TrackingEvent
@@ -132,7 +132,7 @@ def event_dict(event: TrackingEvent) -> dict:
         "time": to_iso(event.time),
         "status": event.status,
         "location": event.location,
-        "description": event.description,
+        "description": mask_phones_in_text(event.description),
     }
     if event.facility is not None:
         body["facility"] = {
@@ -140,7 +140,8 @@ def event_dict(event: TrackingEvent) -> dict:
             "kind": event.facility.kind,
             "name": event.facility.name,
             "city": event.facility.city,
-            "phone": event.facility.phone,
+            "phone": mask_phone(event.facility.phone) if (event.facility.phone or "").startswith("1")
+            else event.facility.phone,
         }
     return body
 

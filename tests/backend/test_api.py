@@ -89,6 +89,17 @@ def test_phones_are_masked_in_every_answer(api, make_shipment):
         shipment["recipient"]["phone"][-4:]
 
 
+def test_mobiles_inside_scan_descriptions_are_masked(api, make_shipment):
+    shipment = make_shipment()
+    number = shipment["tracking_number"]
+    api.post(f"/api/v1/shipments/{number}/events", json={
+        "time": "2026-11-24T10:00:00+08:00", "status": "at_station", "location": "上海",
+        "description": "已到达驿站，驿站电话：18288994422，取件码 8-6-8363"})
+    body = api.get(f"/api/v1/shipments/{number}", params={"phone_tail": shipment["recipient"]["phone"][-4:]})
+    assert "182****4422" in body.text
+    assert not PHONE.search(body.text)
+
+
 def test_wrong_phone_tail_is_refused(api, make_shipment):
     shipment = make_shipment()
     wrong = "0000" if not shipment["recipient"]["phone"].endswith("0000") else "1111"
