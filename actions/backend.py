@@ -19,13 +19,15 @@ class BackendError(Exception):
     UNAVAILABLE = "unavailable"  # down, timed out, 5xx: apologise, nothing is lost
     NOT_FOUND = "not_found"
     FORBIDDEN = "forbidden"
+    LOCKED = "locked"
     INVALID = "invalid"
 
-    def __init__(self, kind: str, message: str, status: int | None = None):
+    def __init__(self, kind: str, message: str, status: int | None = None, details: Any = None):
         super().__init__(message)
         self.kind = kind
         self.status = status
         self.message = message
+        self.details = details or {}
 
 
 class BackendClient:
@@ -55,12 +57,13 @@ class BackendClient:
                                response.status_code)
         if response.status_code >= 400:
             try:
-                message = response.json().get("message", response.reason)
+                body = response.json()
             except ValueError:
-                message = response.reason
-            kind = {404: BackendError.NOT_FOUND, 403: BackendError.FORBIDDEN}.get(
+                body = {}
+            kind = {404: BackendError.NOT_FOUND, 403: BackendError.FORBIDDEN, 429: BackendError.LOCKED}.get(
                 response.status_code, BackendError.INVALID)
-            raise BackendError(kind, message, response.status_code)
+            raise BackendError(kind, body.get("message", response.reason), response.status_code,
+                               body.get("details"))
         try:
             return response.json()
         except ValueError as exc:
@@ -83,9 +86,11 @@ class BackendClient:
                 return None
             raise
 
-    def shipment(self, tracking_number: str, *, phone_tail: str | None = None,
-                 customer_id: int | None = None) -> dict:
-        params = {k: v for k, v in (("phone_tail", phone_tail), ("customer_id", customer_id)) if v is not None}
+    def shipment(self, tracking_number: str, *, phone_tail: str | None = None, customer_id: int | None = None,
+                 conversation_id: str | None = None) -> dict:
+        """A shipment for a caller who proves a link (customer id, or phone tail counted per conversation)."""
+        params = {k: v for k, v in (("phone_tail", phone_tail), ("customer_id", customer_id),
+                                    ("conversation_id", conversation_id)) if v is not None}
         return self._call("GET", f"/api/v1/shipments/{tracking_number}", params=params)
 
     def recognize(self, number: str) -> dict:

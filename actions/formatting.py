@@ -1,15 +1,73 @@
-"""Locale formatting of data for responses (dates the way Chinese users read them); no phrasing here."""
+"""Locale formatting of data for responses (times as Chinese users read them); the phrasing stays in the domain."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+
+CST = timezone(timedelta(hours=8))
+
+
+def _parse(iso: str) -> datetime:
+    moment = datetime.fromisoformat(iso)
+    return moment if moment.tzinfo else moment.replace(tzinfo=CST)
 
 
 def scan_time(iso: str | None, now: datetime | None = None) -> str:
-    """'11月24日 18:05' from an ISO 8601 time with offset; the year only when it is not this year."""
+    """'11月24日 18:05' from an ISO 8601 time; the year only when it is not this year."""
     if not iso:
         return ""
-    moment = datetime.fromisoformat(iso)
-    now = now or datetime.now(moment.tzinfo)
+    moment = _parse(iso).astimezone(CST)
+    now = (now or datetime.now(CST)).astimezone(CST)
     day = f"{moment.month}月{moment.day}日" if moment.year == now.year else \
         f"{moment.year}年{moment.month}月{moment.day}日"
     return f"{day} {moment:%H:%M}"
+
+
+def _part_of_day(hour: int) -> str:
+    if hour < 6:
+        return "凌晨"
+    if hour < 12:
+        return "上午"
+    if hour < 14:
+        return "中午"
+    if hour < 18:
+        return "下午"
+    return "晚上"
+
+
+def clock_phrase(iso: str | None, now: datetime | None = None) -> str:
+    """'今晚 20 点' / '明天上午 10 点' / '11月28日下午 3 点': a promise people can hold us to, to the hour."""
+    if not iso:
+        return ""
+    moment = _parse(iso).astimezone(CST)
+    now = (now or datetime.now(CST)).astimezone(CST)
+    # Round up to the next full hour: "20 点前" must not be earlier than the estimate.
+    if moment.minute or moment.second:
+        moment = (moment + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    days = (moment.date() - now.date()).days
+    hour = moment.hour
+    display = hour if hour <= 12 or hour >= 18 else hour - 12
+    if days == 0:
+        day = "今晚" if hour >= 18 else "今天" + _part_of_day(hour)
+    elif days == 1:
+        day = "明晚" if hour >= 18 else "明天" + _part_of_day(hour)
+    elif days == 2:
+        day = "后天" + _part_of_day(hour)
+    else:
+        day = f"{moment.month}月{moment.day}日" + _part_of_day(hour)
+    if hour >= 18:
+        display = hour
+    return f"{day} {display} 点"
+
+
+def duration_phrase(hours: float) -> str:
+    """'3 天' / '5 小时' / '40 分钟' for how long something has waited."""
+    if hours >= 48:
+        return f"{int(hours // 24)} 天"
+    if hours >= 1:
+        return f"{int(round(hours))} 小时"
+    return f"{max(int(hours * 60), 1)} 分钟"
+
+
+def mask_number(number: str) -> str:
+    """SF14****5912: enough to tell one's parcels apart on a button."""
+    return number if len(number) <= 8 else f"{number[:4]}****{number[-4:]}"

@@ -1,7 +1,8 @@
-"""Tracking: find the user's parcel from their binding or a number plus phone check, and report its last scan."""
+"""Tracking: find the user's parcel (binding, choice, number + phone check) and set the slots the answer uses."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Action, Tracker
@@ -10,48 +11,163 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import backend
 from actions.backend import BackendError
-from actions.formatting import scan_time
+from actions.formatting import clock_phrase, duration_phrase, mask_number, scan_time
 from actions.identity import binding_channel
 from logistics.shipments.tracking_numbers import find_in_text
 
+MAX_CHOICES = 4
 TAIL_IN_TEXT = re.compile(r"(?<![0-9])([0-9]{4})(?![0-9])")
+ORDINALS = {"第一": 0, "第1": 0, "头一": 0, "第二": 1, "第2": 1, "第三": 2, "第3": 2, "第四": 3, "第4": 3,
+            "最后": -1}
+SWITCH_WORDS = ("另一个", "另外一个", "另1个", "别的那个", "另一件", "另外那个")
+GOODS_WORDS = {
+    "fresh": ("生鲜", "海鲜", "水果", "冷链", "冻品", "螃蟹", "大闸蟹", "车厘子", "肉"),
+    "fragile": ("易碎", "玻璃", "瓷", "花瓶"),
+    "international": ("国际", "海外", "进口", "清关", "直邮", "跨境"),
+    "document": ("文件", "合同", "证件", "材料"),
+}
+# Statuses whose scans tell where the parcel physically waits; the hub notice explains the wait there.
+AT_FACILITY = {"arrived_hub", "departed_hub", "in_transit", "picked_up", "at_outlet"}
 
 
-def _latest_entity(tracker: Tracker, name: str) -> Optional[str]:
+def _entity(tracker: Tracker, name: str) -> Optional[str]:
     return next(tracker.get_latest_entity_values(name), None)
 
 
-def requested_number(tracker: Tracker) -> Optional[str]:
-    """The number in this message (entity, else pattern in the text), else the one already in the slot."""
-    text = tracker.latest_message.get("text") or ""
-    found = _latest_entity(tracker, "tracking_number") or next(iter(find_in_text(text)), None)
-    return found or tracker.get_slot("tracking_number")
+def _text(tracker: Tracker) -> str:
+    return tracker.latest_message.get("text") or ""
+
+
+def number_in_message(tracker: Tracker) -> Optional[str]:
+    """A tracking number in this message: the entity, else a pattern match in the text."""
+    found = _entity(tracker, "tracking_number") or next(iter(find_in_text(_text(tracker))), None)
+    return found.upper() if found else None
 
 
 def offered_tail(tracker: Tracker) -> Optional[str]:
-    """A phone tail in this message: the entity, or a bare 4-digit answer when we had asked for one."""
-    tail = _latest_entity(tracker, "phone_tail") or _latest_entity(tracker, "phone_number")
-    if tail:
-        return tail[-4:]
+    """A phone tail in this message: the entity or a whole phone, or bare 4 digits when we had asked for one."""
+    tail = _entity(tracker, "phone_tail") or _entity(tracker, "phone_number")
+    if tail and len(re.sub(r"\D", "", tail)) >= 4:
+        return re.sub(r"\D", "", tail)[-4:]
     if tracker.get_slot("tracking_outcome") in ("need_tail", "wrong_tail"):
-        match = TAIL_IN_TEXT.search(tracker.latest_message.get("text") or "")
+        match = TAIL_IN_TEXT.search(_text(tracker))
         if match:
             return match.group(1)
     return None
 
 
+def _words_of(shipment: Dict[str, Any]) -> str:
+    last = shipment.get("last_event") or {}
+    facility = last.get("facility") or {}
+    return " ".join(str(v) for v in (
+        shipment.get("origin"), shipment.get("destination"), shipment.get("goods_description"),
+        last.get("location"), facility.get("name"), facility.get("city"), shipment.get("carrier_name"),
+    ) if v)
+
+
+def pick_by_words(tracker: Tracker, shipments: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The shipments a message points at ("上海寄来的那个", "那个生鲜", "第二个", "顺丰的"); all when it names none."""
+    text = _text(tracker)
+    for word, index in ORDINALS.items():
+        if word in text and shipments:
+            return [shipments[index if index < len(shipments) else -1]]
+    digits = re.fullmatch(r"\s*([1-9])\s*", text)
+    if digits and int(digits.group(1)) <= len(shipments):
+        return [shipments[int(digits.group(1)) - 1]]
+
+    carrier = _entity(tracker, "carrier")
+    goods = _entity(tracker, "goods_type")
+    places = [p for p in tracker.get_latest_entity_values("location")]
+    scored = []
+    for shipment in shipments:
+        score = 0
+        if carrier and shipment.get("carrier") == carrier:
+            score += 2
+        if goods and shipment.get("goods_type") == goods:
+            score += 2
+        for goods_type, words in GOODS_WORDS.items():
+            if any(w in text for w in words) and (shipment.get("goods_type") == goods_type or any(
+                    w in (shipment.get("goods_description") or "") for w in words)):
+                score += 1
+        haystack = _words_of(shipment)
+        for place in places:
+            if place and (place in haystack or haystack and any(part in place for part in haystack.split())):
+                score += 2
+        for city in {shipment.get("origin"), shipment.get("destination")} - {None}:
+            if city and city in text:
+                score += 1
+        scored.append((score, shipment))
+    best = max((s for s, _ in scored), default=0)
+    if best == 0:
+        return shipments
+    return [shipment for score, shipment in scored if score == best]
+
+
 def answer_slots(shipment: Dict[str, Any]) -> List[EventType]:
-    """Slots the tracking answer is rendered from."""
-    last = shipment.get("last_event") or (shipment.get("events") or [None])[0] or {}
+    """Everything the tracking answer is rendered from; 'shipment_situation' picks the response variation."""
+    events = shipment.get("events") or []
+    last = events[0] if events else (shipment.get("last_event") or {})
+    eta = shipment.get("eta") or {}
+    next_step = eta.get("next_step") or {}
+    delivery = eta.get("delivery") or {}
+    incident = shipment.get("incident") or eta.get("incident")
+    courier = shipment.get("courier") or {}
+    facility = last.get("facility") or {}
+    status = shipment["status"]
+    situation = status
+    if incident and status in AT_FACILITY:
+        situation = "held_incident"
+    elif status == "delivered" and any(w in (last.get("description") or "") for w in ("代签", "代收", "门卫", "前台")):
+        situation = "delivered_proxy"
+    waited = ""
+    if last.get("time"):
+        hours = (datetime.now(timezone.utc) - datetime.fromisoformat(last["time"])).total_seconds() / 3600
+        waited = duration_phrase(max(hours, 0))
     return [
         SlotSet("tracking_outcome", "answered"),
         SlotSet("tracking_number", shipment["tracking_number"]),
-        SlotSet("shipment_status", shipment["status"]),
+        SlotSet("shipment_status", status),
+        SlotSet("shipment_situation", situation),
+        SlotSet("status_label", shipment.get("status_label") or status),
         SlotSet("carrier_name", shipment.get("carrier_name") or shipment["carrier"]),
+        SlotSet("goods_description", shipment.get("goods_description") or ""),
+        SlotSet("origin", shipment.get("origin") or ""),
+        SlotSet("destination", shipment.get("destination") or ""),
         SlotSet("last_scan_time", scan_time(last.get("time"))),
-        SlotSet("last_scan_location", last.get("location") or ""),
+        SlotSet("last_scan_location", facility.get("name") or last.get("location") or ""),
         SlotSet("last_scan_description", last.get("description") or ""),
+        SlotSet("waited", waited),
+        SlotSet("facility_phone", facility.get("phone") or ""),
+        SlotSet("hold_reason", (incident or {}).get("summary") or ""),
+        SlotSet("hold_kind", (incident or {}).get("kind") or ""),
+        SlotSet("next_stop", next_step.get("facility") or shipment.get("destination") or ""),
+        SlotSet("eta_next", clock_phrase(next_step.get("expected_at"))),
+        SlotSet("eta_delivery", clock_phrase(delivery.get("expected_at"))),
+        SlotSet("courier_phone", courier.get("phone") or ""),
+        SlotSet("courier_name", courier.get("name") or ""),
     ]
+
+
+def choice_slots(shipments: List[Dict[str, Any]]) -> List[EventType]:
+    """Slots the 'which parcel?' buttons are rendered from (at most MAX_CHOICES)."""
+    shown = shipments[:MAX_CHOICES]
+    events: List[EventType] = [
+        SlotSet("tracking_outcome", "choose"),
+        SlotSet("choice_count", str(len(shown))),
+        SlotSet("shipment_choices", [s["tracking_number"] for s in shipments]),
+    ]
+    for index in range(MAX_CHOICES):
+        shipment = shown[index] if index < len(shown) else None
+        title = ""
+        if shipment is not None:
+            goods = shipment.get("goods_description") or ""
+            title = " ".join(p for p in (shipment.get("carrier_name") or shipment["carrier"],
+                                         mask_number(shipment["tracking_number"]), goods,
+                                         f"{shipment.get('origin')}→{shipment.get('destination')}",
+                                         shipment.get("status_label") or "") if p)
+        events.append(SlotSet(f"choice_{index + 1}_title", title))
+        events.append(SlotSet(f"choice_{index + 1}_number", shipment["tracking_number"] if shipment else None))
+    return events
 
 
 class ActionTrackParcel(Action):
@@ -61,51 +177,132 @@ class ActionTrackParcel(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[str, Any]) -> List[EventType]:
         try:
-            return self._lookup(tracker)
+            return self.lookup(tracker)
         except BackendError as exc:
             if exc.kind == BackendError.UNAVAILABLE:
                 return [SlotSet("tracking_outcome", "unavailable")]
             raise
 
-    def _lookup(self, tracker: Tracker) -> List[EventType]:
+    def lookup(self, tracker: Tracker) -> List[EventType]:
         client = backend.client()
         customer = client.customer_by_binding(binding_channel(tracker), tracker.sender_id)
-        customer_events: List[EventType] = [SlotSet("customer_id", customer["id"] if customer else None)]
-        number = requested_number(tracker)
-
+        events: List[EventType] = [SlotSet("customer_id", customer["id"] if customer else None)]
+        number = number_in_message(tracker) or self.number_from_context(tracker, customer)
+        if isinstance(number, list):
+            return events + choice_slots(number)
         if number is None:
-            active = [s for s in (customer or {}).get("shipments", []) if s["active"]]
-            if not active:
-                return customer_events + [SlotSet("tracking_outcome", "need_number")]
-            shipment = client.shipment(active[0]["tracking_number"], customer_id=customer["id"])
-            return customer_events + answer_slots(shipment)
+            return events + [SlotSet("tracking_outcome", "need_number")]
 
         if customer is not None:
             try:
-                return customer_events + answer_slots(client.shipment(number, customer_id=customer["id"]))
+                return events + answer_slots(client.shipment(number, customer_id=customer["id"]))
             except BackendError as exc:
                 if exc.kind == BackendError.NOT_FOUND:
-                    return customer_events + [SlotSet("tracking_number", number),
-                                              SlotSet("tracking_outcome", "not_found")]
+                    return events + [SlotSet("tracking_number", number), SlotSet("tracking_outcome", "not_found")]
                 if exc.kind != BackendError.FORBIDDEN:
                     raise
-                # Not theirs by phone: fall through to the phone-tail check like anyone else.
+                # Not theirs by phone: the phone-tail check, as for anyone else.
+        return events + self.check_tail(tracker, client, number)
 
+    def number_from_context(self, tracker: Tracker, customer: Optional[dict]):
+        """The number this turn refers to without typing it: a choice, a switch, or the customer's only parcel.
+
+        Returns a number, a list of shipments to choose from, or None."""
+        text = _text(tracker)
+        current = tracker.get_slot("tracking_number")
+        choices = tracker.get_slot("shipment_choices") or []
+        own = (customer or {}).get("shipments", [])
+        if choices and any(w in text for w in SWITCH_WORDS):
+            others = [n for n in choices if n != current]
+            if len(others) == 1:
+                return others[0]
+            if others:
+                return [s for s in own if s["tracking_number"] in others] or None
+        if customer is None:
+            return current
+        if tracker.get_slot("tracking_outcome") == "choose" and choices:
+            pool = [s for s in own if s["tracking_number"] in choices]
+            picked = pick_by_words(tracker, pool)
+            if len(picked) == 1:
+                return picked[0]["tracking_number"]
+        active = [s for s in own if s.get("active")]
+        pool = active or own[:1]
+        picked = pick_by_words(tracker, active or own) if (active or own) else []
+        if picked and len(picked) < len(active or own):
+            pool = picked
+        if not pool:
+            return current
+        if len(pool) == 1:
+            return pool[0]["tracking_number"]
+        return pool
+
+    def check_tail(self, tracker: Tracker, client, number: str) -> List[EventType]:
+        """Nothing about the parcel before a sender's or recipient's phone tail matches; 3 misses lock it."""
         tail = offered_tail(tracker)
+        if tail is None and tracker.get_slot("verified_number") == number:
+            tail = tracker.get_slot("phone_tail")
+        base = [SlotSet("tracking_number", number)]
         if tail is None:
             known = client.recognize(number)
             if not known["known"]:
-                return customer_events + [SlotSet("tracking_number", number),
-                                          SlotSet("tracking_outcome", "not_found")]
-            return customer_events + [SlotSet("tracking_number", number), SlotSet("tracking_outcome", "need_tail")]
+                return base + [SlotSet("tracking_outcome", "not_found")]
+            return base + [SlotSet("tracking_outcome", "need_tail")]
         try:
-            shipment = client.shipment(number, phone_tail=tail)
+            shipment = client.shipment(number, phone_tail=tail, conversation_id=tracker.sender_id)
         except BackendError as exc:
             if exc.kind == BackendError.FORBIDDEN:
-                return customer_events + [SlotSet("tracking_number", number), SlotSet("phone_tail", None),
-                                          SlotSet("tracking_outcome", "wrong_tail")]
+                left = exc.details.get("attempts_left", 0)
+                if left <= 0:
+                    return base + [SlotSet("phone_tail", None), SlotSet("lock_minutes", "10"),
+                                   SlotSet("tracking_outcome", "locked")]
+                return base + [SlotSet("phone_tail", None), SlotSet("tail_attempts_left", str(left)),
+                               SlotSet("tracking_outcome", "wrong_tail")]
+            if exc.kind == BackendError.LOCKED:
+                minutes = max(1, round(exc.details.get("retry_after_seconds", 600) / 60))
+                return base + [SlotSet("lock_minutes", str(minutes)), SlotSet("tracking_outcome", "locked")]
             if exc.kind == BackendError.NOT_FOUND:
-                return customer_events + [SlotSet("tracking_number", number),
-                                          SlotSet("tracking_outcome", "not_found")]
+                return base + [SlotSet("tracking_outcome", "not_found")]
             raise
-        return customer_events + [SlotSet("phone_tail", tail)] + answer_slots(shipment)
+        return [SlotSet("phone_tail", tail), SlotSet("verified_number", number)] + answer_slots(shipment)
+
+
+class ActionShowTimeline(Action):
+    """Sends the trajectory as structured data for channels that draw it (the web widget)."""
+
+    def name(self) -> str:
+        return "action_show_timeline"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Dict[str, Any]) -> List[EventType]:
+        if tracker.get_latest_input_channel() != "socketio" or not tracker.get_slot("tracking_number"):
+            return []
+        number = tracker.get_slot("tracking_number")
+        try:
+            customer_id = tracker.get_slot("customer_id")
+            if customer_id:
+                shipment = backend.client().shipment(number, customer_id=int(customer_id))
+            elif tracker.get_slot("verified_number") == number and tracker.get_slot("phone_tail"):
+                shipment = backend.client().shipment(number, phone_tail=tracker.get_slot("phone_tail"))
+            else:
+                return []
+        except BackendError:
+            return []
+        dispatcher.utter_message(json_message=timeline_payload(shipment))
+        return []
+
+
+def timeline_payload(shipment: Dict[str, Any]) -> Dict[str, Any]:
+    """The trajectory for a widget to draw: newest first, times as ISO 8601 with offset."""
+    return {
+        "type": "timeline",
+        "tracking_number": shipment["tracking_number"],
+        "carrier": shipment["carrier"],
+        "carrier_name": shipment.get("carrier_name"),
+        "status": shipment["status"],
+        "status_label": shipment.get("status_label"),
+        "eta": shipment.get("eta"),
+        "events": [
+            {k: e.get(k) for k in ("time", "status", "status_label", "location", "description")}
+            for e in shipment.get("events", [])
+        ],
+    }

@@ -59,8 +59,9 @@ def build_openapi() -> dict:
                                               errors=("400", "401", "409", "422"))},
             "/api/v1/shipments/{tracking_number}": {"get": _op(
                 "A shipment with events newest first, for a caller who proves a link",
-                params=[number, _param("phone_tail"), _param("customer_id", schema={"type": "integer"})],
-                errors=("400", "401", "403", "404"))},
+                params=[number, _param("phone_tail"), _param("customer_id", schema={"type": "integer"}),
+                        _param("conversation_id")],
+                errors=("400", "401", "403", "404", "429"))},
             "/api/v1/shipments/{tracking_number}/events": {"post": _op(
                 "Record a scan (may arrive out of order)", body="EventIn", params=[number], ok="201",
                 errors=("400", "401", "404", "422"))},

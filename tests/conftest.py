@@ -5,13 +5,15 @@ from __future__ import annotations
 import os
 import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from logistics import db, migrate
+from logistics import db, migrate, seed
 from logistics.app import create_app
 from logistics.settings import Settings
 from tests.support import TOKEN, Api, unique_number, unique_phone
@@ -24,10 +26,10 @@ def _backends() -> list:
     return params
 
 
-@pytest.fixture(scope="session", params=_backends())
-def engine(request, tmp_path_factory):
+@contextmanager
+def _database(kind: str, tmp_path_factory) -> Iterator:
     """A migrated database of its own: a SQLite file, or a fresh PostgreSQL schema dropped afterwards."""
-    if request.param == "sqlite":
+    if kind == "sqlite":
         path: Path = tmp_path_factory.mktemp("db") / "logistics.db"
         engine = db.make_engine(f"sqlite:///{path}")
         migrate.upgrade(engine)
@@ -50,6 +52,21 @@ def engine(request, tmp_path_factory):
         admin.dispose()
 
 
+@pytest.fixture(scope="session", params=_backends())
+def engine(request, tmp_path_factory):
+    """An empty migrated database; tests add what they need through the API."""
+    with _database(request.param, tmp_path_factory) as engine:
+        yield engine
+
+
+@pytest.fixture(scope="session", params=_backends())
+def demo_engine(request, tmp_path_factory):
+    """A migrated database holding a small demo data set (the demo customers and their parcels included)."""
+    with _database(request.param, tmp_path_factory) as engine:
+        seed.seed(db.session_factory(engine), shipments=200, progress=False)
+        yield engine
+
+
 class ServerThread(threading.Thread):
     def __init__(self, app):
         super().__init__(daemon=True)
@@ -63,14 +80,20 @@ class ServerThread(threading.Thread):
         self.server.shutdown()
 
 
-@pytest.fixture(scope="session")
-def backend_url(engine):
-    """The backend app served over real HTTP on a free port."""
+def serve(engine):
+    """The backend app served over real HTTP on a free port; yields its base URL."""
     settings = Settings(database_url=str(engine.url), api_token=TOKEN, max_body_bytes=64 * 1024)
     server = ServerThread(create_app(settings, engine=engine))
     server.start()
-    yield f"http://127.0.0.1:{server.port}"
-    server.stop()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def backend_url(engine):
+    yield from serve(engine)
 
 
 @pytest.fixture()

@@ -67,6 +67,18 @@ class TrackingEvent(Base):
     facility = relationship("Facility")
 
 
+class TailAttempt(Base):
+    """A wrong phone tail given for a shipment in a conversation; three in ten minutes lock the number there."""
+
+    __tablename__ = "tail_attempts"
+    __table_args__ = (Index("ix_tail_attempts_lookup", "tracking_number", "conversation_id", "failed_at"),)
+
+    id = Column(Integer, primary_key=True)
+    tracking_number = Column(String(40), nullable=False)
+    conversation_id = Column(String(128), nullable=False)
+    failed_at = Column(DateTime, nullable=False, default=utcnow)
+
+
 class PartyIn(BaseModel):
     name: Optional[str] = Field(None, max_length=60)
     phone: str

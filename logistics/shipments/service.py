@@ -1,6 +1,8 @@
 """Shipment operations: create, record events in time order, prove a caller's link, render safely."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -11,9 +13,12 @@ from logistics.network.models import Facility, Incident
 from logistics.phones import mask_name, mask_phone, mask_phones_in_text
 from logistics.shipments import tracking_numbers
 from logistics.shipments.carriers import carrier_name
-from logistics.shipments.models import EventIn, Shipment, ShipmentIn, TrackingEvent
-from logistics.shipments.statuses import Status, is_active
-from logistics.timeutil import to_iso
+from logistics.shipments.models import EventIn, Shipment, ShipmentIn, TailAttempt, TrackingEvent
+from logistics.shipments.statuses import LABEL, Status, is_active
+from logistics.timeutil import to_iso, utcnow
+
+TAIL_ATTEMPTS = 3
+TAIL_LOCK = timedelta(minutes=10)
 
 
 def get_by_number(*, session: Session, tracking_number: str) -> Shipment | None:
@@ -92,6 +97,32 @@ def link_role(shipment: Shipment, *, phone_tail: str | None = None, customer: Cu
     raise forbidden("the phone tail or customer does not match the sender or the recipient of this shipment")
 
 
+def _recent_failures(session: Session, tracking_number: str, conversation_id: str) -> list:
+    since = utcnow() - TAIL_LOCK
+    query = select(TailAttempt.failed_at).where(
+        TailAttempt.tracking_number == tracking_number,
+        TailAttempt.conversation_id == conversation_id,
+        TailAttempt.failed_at >= since,
+    ).order_by(TailAttempt.failed_at)
+    return list(session.execute(query).scalars())
+
+
+def ensure_not_locked(*, session: Session, tracking_number: str, conversation_id: str) -> None:
+    """Refuse (429) while a conversation has used up its phone-tail attempts for a number."""
+    failures = _recent_failures(session, tracking_number, conversation_id)
+    if len(failures) >= TAIL_ATTEMPTS:
+        retry_after = int((failures[-TAIL_ATTEMPTS] + TAIL_LOCK - utcnow()).total_seconds()) + 1
+        raise ApiError(429, "locked", "too many wrong phone tails for this number in this conversation; "
+                       f"try again in {retry_after} s", {"retry_after_seconds": max(retry_after, 1)})
+
+
+def record_failed_tail(*, session: Session, tracking_number: str, conversation_id: str) -> int:
+    """Count a wrong phone tail; return how many attempts remain before the lock."""
+    session.add(TailAttempt(tracking_number=tracking_number, conversation_id=conversation_id, failed_at=utcnow()))
+    session.flush()
+    return max(TAIL_ATTEMPTS - len(_recent_failures(session, tracking_number, conversation_id)), 0)
+
+
 def list_for_phone(*, session: Session, phone: str) -> list[Shipment]:
     """Shipments a phone sent or receives, most recently updated first."""
     query = (
@@ -131,6 +162,7 @@ def event_dict(event: TrackingEvent) -> dict:
     body = {
         "time": to_iso(event.time),
         "status": event.status,
+        "status_label": LABEL[Status(event.status)],
         "location": event.location,
         "description": mask_phones_in_text(event.description),
     }
@@ -158,6 +190,7 @@ def summary(shipment: Shipment, role: str | None = None) -> dict:
         "carrier": shipment.carrier,
         "carrier_name": carrier_name(shipment.carrier),
         "status": shipment.status,
+        "status_label": LABEL[Status(shipment.status)],
         "active": is_active(Status(shipment.status)),
         "goods_type": shipment.goods_type,
         "goods_description": shipment.goods_description,

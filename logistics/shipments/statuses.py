@@ -54,6 +54,30 @@ FAMILY: dict[Status, str] = {
     Status.CUSTOMS_EXCEPTION: "customs",
 }
 
+# The short names carriers show on their own tracking pages (Kuaidi100's wording); data, not assistant phrasing.
+LABEL: dict[Status, str] = {
+    Status.CREATED: "已下单",
+    Status.PICKED_UP: "已揽收",
+    Status.IN_TRANSIT: "运输中",
+    Status.ARRIVED_HUB: "到达转运中心",
+    Status.DEPARTED_HUB: "离开转运中心",
+    Status.AT_OUTLET: "到达网点",
+    Status.OUT_FOR_DELIVERY: "派送中",
+    Status.IN_LOCKER: "已入柜",
+    Status.AT_STATION: "待取件",
+    Status.DELIVERED: "已签收",
+    Status.DELIVERY_FAILED: "派送失败",
+    Status.REFUSED: "拒收",
+    Status.RETURNING: "退回中",
+    Status.RETURNED: "已退回",
+    Status.CUSTOMS_PENDING: "待清关",
+    Status.CUSTOMS_PROCESSING: "清关中",
+    Status.CUSTOMS_CLEARED: "已清关",
+    Status.CUSTOMS_EXCEPTION: "清关异常",
+    Status.EXCEPTION: "异常",
+    Status.LOST: "丢失",
+}
+
 TERMINAL: frozenset[Status] = frozenset({Status.DELIVERED, Status.RETURNED, Status.LOST})
 
 

@@ -39,11 +39,26 @@ def get_shipment(tracking_number: str):
         raise ApiError(400, "bad_request", "phone_tail must be the last 4 digits of a phone number")
     if phone_tail is None and customer_id is None:
         raise ApiError(403, "forbidden", "give phone_tail or customer_id to prove a link to this shipment")
+    conversation_id = request.args.get("conversation_id")
+    if conversation_id is not None and not 0 < len(conversation_id) <= 128:
+        raise ApiError(400, "bad_request", "conversation_id must have 1 to 128 characters")
     shipment = service.require(session=session(), tracking_number=tracking_number)
     customer = None
     if customer_id is not None:
         customer = customer_service.get(session=session(), customer_id=customer_id)
-    role = service.link_role(shipment, phone_tail=phone_tail, customer=customer)
+    if phone_tail is not None and conversation_id and customer is None:
+        service.ensure_not_locked(session=session(), tracking_number=shipment.tracking_number,
+                                  conversation_id=conversation_id)
+    try:
+        role = service.link_role(shipment, phone_tail=phone_tail, customer=customer)
+    except ApiError as exc:
+        if phone_tail is not None and conversation_id and customer is None:
+            # The failed attempt must survive the 403's rollback, so it is committed on its own.
+            left = service.record_failed_tail(session=session(), tracking_number=shipment.tracking_number,
+                                              conversation_id=conversation_id)
+            session().commit()
+            exc.details = {"attempts_left": left}
+        raise
     return service.detail(shipment, role)
 
 

@@ -6,7 +6,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import backend
 from actions.config import ActionSettings
+from tests.conftest import serve
 from tests.support import TOKEN
+
+
+@pytest.fixture(scope="session")
+def backend_url(demo_engine):
+    """Action tests run against a backend holding the demo data set."""
+    yield from serve(demo_engine)
 
 
 @pytest.fixture(autouse=True)

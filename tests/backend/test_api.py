@@ -239,3 +239,21 @@ def test_unknown_event_status_is_rejected(api, make_shipment):
 def test_missing_number_in_ticket_list_is_empty_not_error(api):
     response = api.get("/api/v1/tickets", params={"tracking_number": unique_number()})
     assert response.status_code == 200 and response.json() == {"tickets": []}
+
+
+def test_three_wrong_tails_lock_the_number_for_that_conversation(api, make_shipment):
+    shipment = make_shipment()
+    number = shipment["tracking_number"]
+    right = shipment["recipient"]["phone"][-4:]
+    wrong = "0000" if right != "0000" else "1111"
+    lefts = []
+    for _ in range(3):
+        response = api.get(f"/api/v1/shipments/{number}", params={"phone_tail": wrong, "conversation_id": "c-lock"})
+        assert response.status_code == 403
+        lefts.append(response.json()["details"]["attempts_left"])
+    assert lefts == [2, 1, 0]
+    locked = api.get(f"/api/v1/shipments/{number}", params={"phone_tail": right, "conversation_id": "c-lock"})
+    assert locked.status_code == 429
+    assert 0 < locked.json()["details"]["retry_after_seconds"] <= 600
+    other = api.get(f"/api/v1/shipments/{number}", params={"phone_tail": right, "conversation_id": "c-other"})
+    assert other.status_code == 200
