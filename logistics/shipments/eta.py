@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, object_session
 from logistics.network.models import Facility, Incident
 from logistics.shipments.models import Shipment, TrackingEvent
 from logistics.shipments.statuses import Status
-from logistics.timeutil import to_iso, utcnow
+from logistics.timeutil import CST, to_iso, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,19 @@ CUSTOMS_NEXT = {
     S.CUSTOMS_CLEARED.value: S.IN_TRANSIT.value,
 }
 # Scans name the next stop as "下一站【X】" (departures) or "已发往【X】" (trunk in-transit scans).
+# Transitions timed as they are (scan to next scan); every other segment is matched across scans below.
+STEP_PAIRS = frozenset({
+    (S.CREATED.value, S.PICKED_UP.value),
+    (S.PICKED_UP.value, S.IN_TRANSIT.value),
+    (S.IN_TRANSIT.value, S.CUSTOMS_PENDING.value),
+    (S.DELIVERY_FAILED.value, S.OUT_FOR_DELIVERY.value),
+    *CUSTOMS_NEXT.items(),
+})
+# Couriers start collection and delivery rounds in the working day (China time), as the history shows.
+DAYTIME_SCANS = frozenset(s.value for s in (S.PICKED_UP, S.OUT_FOR_DELIVERY))
+DAY_START_HOUR, DAY_END_HOUR = 8, 20
+# A wait beyond this many times the p80 without an incident to explain it is a stuck parcel, not a late one.
+STALLED_FACTOR = 3.0
 NEXT_STOP = re.compile(r"(?:下一站|已发往)【([^】]+)】")
 # The key of a family's network-wide summary; None in a key means "unknown", which matches nothing.
 ANY = "*"
@@ -164,10 +177,11 @@ def build_stats(session: Session, now: datetime | None = None) -> Stats:
             p_time, p_status, p_fac_id = prev
             gap = _hours(at, p_time)
             p_fac = facilities.get(p_fac_id) if p_fac_id is not None else None
-            add("step", (p_status, status, ANY), gap)
-            if p_fac is not None:
-                add("step", (p_status, status, p_fac.id), gap)
-                add("step_kind", (p_status, status, p_fac.kind), gap)
+            if (p_status, status) in STEP_PAIRS:
+                add("step", (p_status, status, ANY), gap)
+                if p_fac is not None:
+                    add("step", (p_status, status, p_fac.id), gap)
+                    add("step_kind", (p_status, status, p_fac.kind), gap)
             if p_status == S.OUT_FOR_DELIVERY.value and status in LAST_MILE_ENDS:
                 add("last_mile", ANY, gap)
                 if p_fac_id is not None:
@@ -390,6 +404,18 @@ class _Walk:
         return self.incidents.get(pos.fac.id)
 
 
+def _working_hours(at: datetime) -> datetime:
+    """The time itself inside the working day (China time), else the start of the next working day."""
+    offset = CST.utcoffset(None)
+    local = at + offset
+    start = local.replace(hour=DAY_START_HOUR, minute=0, second=0, microsecond=0)
+    if local < start:
+        local = start
+    elif local.hour >= DAY_END_HOUR:
+        local = start + timedelta(days=1)
+    return local - offset
+
+
 def _active_incidents(session: Session) -> dict[int, Incident]:
     """Active notices by facility, the latest one winning, as the shipment detail shows them."""
     query = (select(Incident)
@@ -471,7 +497,10 @@ def estimate(session: Session, shipment: Shipment, now: datetime | None = None) 
     if overdue:
         expected = now + max(MIN_OVERDUE, timedelta(hours=leg.median * OVERDUE_FRACTION))
         latest = max(latest, now + max(MIN_OVERDUE, timedelta(hours=leg.p80 * OVERDUE_FRACTION)))
+    if nxt.status in DAYTIME_SCANS:
+        expected, latest = _working_hours(expected), _working_hours(latest)
     latest = max(latest, expected)
+    waited = _hours(now, pos.time)
     target = nxt.fac  # where the next scan happens: the current hub for a departure, the next one for an arrival
     base["next_step"] = {
         "status": nxt.status,
@@ -484,6 +513,8 @@ def estimate(session: Session, shipment: Shipment, now: datetime | None = None) 
         "typical_hours": round(leg.median, 1),
         "delayed_by_incident": held is not None,
         "overdue": overdue,
+        "waited_hours": round(max(waited, 0.0), 1),
+        "stalled": overdue and held is None and waited > STALLED_FACTOR * leg.p80,
     }
     base["delivery"] = _delivery(walk, replace(nxt, time=expected, latest=latest), held is not None, base, shipment)
     return base
@@ -509,6 +540,8 @@ def _delivery(walk: _Walk, pos: Pos, delayed: bool, result: dict, shipment: Ship
             if incident.expected_clear_at is not None:
                 expected = max(expected, incident.expected_clear_at)
                 latest = max(latest, incident.expected_clear_at)
+        if nxt.status in DAYTIME_SCANS:
+            expected, latest = _working_hours(expected), _working_hours(latest)
         bases.append(leg.basis)
         pos = replace(nxt, time=expected, latest=max(latest, expected))
     else:

@@ -11,7 +11,7 @@ from logistics.customers.models import Customer
 from logistics.errors import ApiError, conflict, forbidden, not_found
 from logistics.network.models import Facility, Incident
 from logistics.phones import mask_name, mask_phone, mask_phones_in_text
-from logistics.shipments import tracking_numbers
+from logistics.shipments import eta, tracking_numbers
 from logistics.shipments.carriers import carrier_name
 from logistics.shipments.models import EventIn, Shipment, ShipmentIn, TailAttempt, TrackingEvent
 from logistics.shipments.statuses import LABEL, Status, is_active
@@ -222,4 +222,6 @@ def detail(shipment: Shipment, role: str) -> dict:
             "starts_at": to_iso(incident.starts_at),
             "expected_clear_at": to_iso(incident.expected_clear_at),
         } if incident is not None else None,
+        # Estimated next step and delivery; eta.for_detail reads the session through object_session(shipment).
+        "eta": eta.for_detail(shipment),
     }
