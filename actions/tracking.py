@@ -27,6 +27,7 @@ GOODS_WORDS = {
     "document": ("文件", "合同", "证件", "材料"),
 }
 # Statuses whose scans tell where the parcel physically waits; the hub notice explains the wait there.
+HOLD_KINDS = {"weather", "volume", "equipment", "staffing", "customs"}
 AT_FACILITY = {"arrived_hub", "departed_hub", "in_transit", "picked_up", "at_outlet"}
 
 
@@ -103,6 +104,14 @@ def pick_by_words(tracker: Tracker, shipments: List[Dict[str, Any]]) -> List[Dic
     return [shipment for score, shipment in scored if score == best]
 
 
+def _hold_kind(incident: Optional[Dict[str, Any]]) -> str:
+    """The incident kinds the domain has a worded reason for; anything else quotes the notice itself."""
+    if not incident:
+        return ""
+    kind = incident.get("kind") or ""
+    return kind if kind in HOLD_KINDS else "other"
+
+
 def answer_slots(shipment: Dict[str, Any]) -> List[EventType]:
     """Everything the tracking answer is rendered from; 'shipment_situation' picks the response variation."""
     events = shipment.get("events") or []
@@ -139,7 +148,7 @@ def answer_slots(shipment: Dict[str, Any]) -> List[EventType]:
         SlotSet("waited", waited),
         SlotSet("facility_phone", facility.get("phone") or ""),
         SlotSet("hold_reason", (incident or {}).get("summary") or ""),
-        SlotSet("hold_kind", (incident or {}).get("kind") or ""),
+        SlotSet("hold_kind", _hold_kind(incident)),
         SlotSet("next_stop", next_step.get("facility") or shipment.get("destination") or ""),
         SlotSet("eta_next", clock_phrase(next_step.get("expected_at"))),
         SlotSet("eta_delivery", clock_phrase(delivery.get("expected_at"))),

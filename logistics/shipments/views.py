@@ -10,6 +10,7 @@ from logistics.errors import ApiError
 from logistics.http import parse, query_int, session
 from logistics.shipments import service
 from logistics.shipments.models import EventIn, ShipmentIn
+from logistics.tickets import compensation, outlet
 
 blueprint = Blueprint("shipments", __name__)
 TAIL = re.compile(r"\d{4}")
@@ -67,3 +68,48 @@ def recognize(number: str):
     if len(number) > 40:
         raise ApiError(400, "bad_request", "a tracking number has at most 40 characters")
     return service.recognize(session=session(), number=number)
+
+
+def _proven_shipment(tracking_number: str):
+    """The shipment, once the caller proved a link as GET /shipments/{number} asks (same checks, same lock)."""
+    phone_tail = request.args.get("phone_tail")
+    customer_id = query_int("customer_id")
+    if phone_tail is not None and not TAIL.fullmatch(phone_tail):
+        raise ApiError(400, "bad_request", "phone_tail must be the last 4 digits of a phone number")
+    if phone_tail is None and customer_id is None:
+        raise ApiError(403, "forbidden", "give phone_tail or customer_id to prove a link to this shipment")
+    conversation_id = request.args.get("conversation_id")
+    if conversation_id is not None and not 0 < len(conversation_id) <= 128:
+        raise ApiError(400, "bad_request", "conversation_id must have 1 to 128 characters")
+    shipment = service.require(session=session(), tracking_number=tracking_number)
+    customer = customer_service.get(session=session(), customer_id=customer_id) if customer_id is not None else None
+    guarded = phone_tail is not None and bool(conversation_id) and customer is None
+    if guarded:
+        service.ensure_not_locked(session=session(), tracking_number=shipment.tracking_number,
+                                  conversation_id=conversation_id)
+    try:
+        service.link_role(shipment, phone_tail=phone_tail, customer=customer)
+    except ApiError as exc:
+        if guarded:
+            # Wrong tails count towards the same lock here, or these routes would be a way round it.
+            left = service.record_failed_tail(session=session(), tracking_number=shipment.tracking_number,
+                                              conversation_id=conversation_id)
+            session().commit()
+            exc.details = {"attempts_left": left}
+        raise
+    return shipment
+
+
+@blueprint.get("/shipments/<tracking_number>/compensation")
+def get_compensation(tracking_number: str):
+    return compensation.liability(_proven_shipment(tracking_number))
+
+
+@blueprint.get("/shipments/<tracking_number>/outlet")
+def get_outlet(tracking_number: str):
+    shipment = _proven_shipment(tracking_number)
+    place = outlet.waiting_place(session(), shipment)
+    if place is None:
+        raise ApiError(404, "not_at_outlet", f"shipment {shipment.tracking_number} is not waiting at an outlet, "
+                       f"pickup station or locker (status {shipment.status})")
+    return place

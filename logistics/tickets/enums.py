@@ -39,3 +39,31 @@ SLA = {
     TicketType.HANDOFF: timedelta(minutes=10),
     TicketType.OPS_ALERT: timedelta(hours=4),
 }
+
+# Claim-like tickets carry the compensation terms (cap, review and payout dates) computed when they are created.
+CLAIM_TYPES = frozenset({TicketType.CLAIM, TicketType.FRESH_PRIORITY_CLAIM, TicketType.LOST_INVESTIGATION})
+
+# What a delivery-service complaint is about; analytics count spikes per category and area.
+COMPLAINT_CATEGORIES = ("locker_without_notice", "refused_door_delivery", "attitude", "fees", "other")
+
+# The life of a ticket, in order. Moving forward may skip steps (an outlet can resolve an urge at once); moving back
+# is allowed only where work resumes: the customer answered, or a resolved/closed ticket is reopened.
+STATUS_ORDER = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_CUSTOMER, TicketStatus.RESOLVED,
+                TicketStatus.CLOSED)
+BACKWARD_ALLOWED = frozenset({
+    (TicketStatus.WAITING_CUSTOMER, TicketStatus.IN_PROGRESS),
+    (TicketStatus.RESOLVED, TicketStatus.IN_PROGRESS),
+    (TicketStatus.CLOSED, TicketStatus.IN_PROGRESS),
+})
+
+
+def can_transition(current: TicketStatus, new: TicketStatus) -> bool:
+    """Whether a ticket may move from `current` to `new` (a different status)."""
+    if STATUS_ORDER.index(new) > STATUS_ORDER.index(current):
+        return True
+    return (current, new) in BACKWARD_ALLOWED
+
+
+def allowed_next(current: TicketStatus) -> list[str]:
+    """The statuses a ticket may move to next, for error messages and the agent console."""
+    return [s.value for s in STATUS_ORDER if s != current and can_transition(current, s)]

@@ -1,16 +1,18 @@
 """Ticket, ticket history and evidence tables, and the request schema of the ticket API."""
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, Dict, Optional
 
-from pydantic import BaseModel, Field, validator
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, LargeBinary, String
-from sqlalchemy.orm import relationship
+from pydantic import BaseModel, Field, condecimal, root_validator, validator
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, LargeBinary, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import deferred, relationship
 
 from logistics.db import Base
 from logistics.shipments.tracking_numbers import normalize
 from logistics.tickets.enums import TicketStatus, TicketType
-from logistics.timeutil import utcnow
+from logistics.timeutil import parse_iso, utcnow
 
 
 class Ticket(Base):
@@ -27,6 +29,8 @@ class Ticket(Base):
     details = Column(JSON, nullable=False, default=dict)
     sla_due_at = Column(DateTime, nullable=False)
     idempotency_key = Column(String(200), nullable=False, unique=True)
+    # What an agent approved for a claim; null until set (PATCH payout_amount).
+    payout_amount = Column(Numeric(12, 2))
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -34,6 +38,7 @@ class Ticket(Base):
                            cascade="all, delete-orphan")
     evidence = relationship("Evidence", back_populates="ticket", order_by="Evidence.id",
                             cascade="all, delete-orphan")
+    facility = relationship("Facility")
 
 
 class TicketEvent(Base):
@@ -43,7 +48,8 @@ class TicketEvent(Base):
 
     id = Column(Integer, primary_key=True)
     ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
-    kind = Column(String(32), nullable=False)  # created, status_changed, note, evidence_added, due_changed
+    # created, status_changed, note, evidence_added, due_changed, payout_set
+    kind = Column(String(32), nullable=False)
     actor = Column(String(64), nullable=False, default="system")
     data = Column(JSON, nullable=False, default=dict)
     created_at = Column(DateTime, nullable=False, default=utcnow)
@@ -52,7 +58,9 @@ class TicketEvent(Base):
 
 
 class Evidence(Base):
+    # One row per distinct photo of a ticket: a retried upload of the same bytes finds the existing row.
     __tablename__ = "ticket_evidence"
+    __table_args__ = (UniqueConstraint("ticket_id", "sha256", name="uq_ticket_evidence_sha256"),)
 
     id = Column(Integer, primary_key=True)
     ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
@@ -60,7 +68,8 @@ class Evidence(Base):
     content_type = Column(String(80), nullable=False)
     size = Column(Integer, nullable=False)
     sha256 = Column(String(64), nullable=False)
-    content = Column(LargeBinary, nullable=False)
+    # Deferred: ticket details list evidence metadata and must not load megabytes of photos.
+    content = deferred(Column(LargeBinary, nullable=False))
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
     ticket = relationship("Ticket", back_populates="evidence")
@@ -82,3 +91,42 @@ class TicketIn(BaseModel):
         if len(value) > 50:
             raise ValueError("details may hold at most 50 keys")
         return value
+
+
+class TicketPatch(BaseModel):
+    """An agent's or outlet's update; every given field is a change logged in the history with the actor."""
+
+    status: Optional[TicketStatus] = None
+    note: Optional[str] = Field(None, max_length=2000)
+    sla_due_at: Optional[datetime] = None
+    actor: str = Field("agent", min_length=1, max_length=64)
+    payout_amount: Optional[condecimal(ge=Decimal(0), le=Decimal(1_000_000), max_digits=12, decimal_places=2)] = None
+
+    class Config:
+        # A misspelt field ("stauts") must fail loudly, not be dropped while the client believes it was applied.
+        extra = "forbid"
+
+    @validator("sla_due_at", pre=True)
+    def parse_due(cls, value):
+        return None if value is None else parse_iso(value)
+
+    @validator("note")
+    def non_blank_note(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and not value.strip():
+            raise ValueError("note must not be blank")
+        return None if value is None else value.strip()
+
+    @root_validator(skip_on_failure=True)
+    def something_to_change(cls, values):
+        if all(values.get(k) is None for k in ("status", "note", "sla_due_at", "payout_amount")):
+            raise ValueError("give at least one of status, note, sla_due_at, payout_amount")
+        return values
+
+
+class EvidenceIn(BaseModel):
+    """A photo sent as JSON (for clients that cannot send multipart); data_base64 may be a data: URL."""
+
+    filename: str = Field(..., min_length=1, max_length=200)
+    content_type: Optional[str] = Field(None, max_length=80)
+    data_base64: str
+    actor: str = Field("customer", min_length=1, max_length=64)
