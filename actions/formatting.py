@@ -61,8 +61,8 @@ def clock_phrase(iso: str | None, now: datetime | None = None) -> str:
 
 def duration_phrase(hours: float) -> str:
     """'3 天' / '5 小时' / '40 分钟' for how long something has waited."""
-    if hours >= 48:
-        return f"{int(hours // 24)} 天"
+    if hours >= 36:
+        return f"{int(round(hours / 24))} 天"
     if hours >= 1:
         return f"{int(round(hours))} 小时"
     return f"{max(int(hours * 60), 1)} 分钟"

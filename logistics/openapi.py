@@ -6,8 +6,9 @@ from functools import lru_cache
 from logistics.customers.models import CustomerIn
 from logistics.shipments.models import EventIn, ShipmentIn
 from logistics.shipments.statuses import Status
-from logistics.tickets.enums import TicketType
-from logistics.tickets.models import TicketIn
+from logistics.tickets.enums import COMPLAINT_CATEGORIES, TicketStatus, TicketType
+from logistics.tickets.evidence import ALLOWED_TYPES, MAX_BYTES
+from logistics.tickets.models import EvidenceIn, TicketIn, TicketPatch
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -33,7 +34,7 @@ def _param(name: str, where: str = "query", required: bool = False, schema: dict
 def build_openapi() -> dict:
     """Build the document once per process."""
     schemas = {}
-    for model in (CustomerIn, ShipmentIn, EventIn, TicketIn):
+    for model in (CustomerIn, ShipmentIn, EventIn, TicketIn, TicketPatch, EvidenceIn):
         schema = model.schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("definitions", {}))
         schemas[model.__name__] = schema
@@ -41,7 +42,13 @@ def build_openapi() -> dict:
         "error": {"type": "string"}, "message": {"type": "string"}, "details": {}}}
     schemas["Status"] = {"type": "string", "enum": [s.value for s in Status]}
     schemas["TicketType"] = {"type": "string", "enum": [t.value for t in TicketType]}
+    schemas["TicketStatus"] = {"type": "string", "enum": [t.value for t in TicketStatus]}
+    schemas["ComplaintCategory"] = {"type": "string", "enum": list(COMPLAINT_CATEGORIES), "default": "other"}
+    schemas.update(_response_schemas())
     number = _param("tracking_number", "path", True)
+    ticket_id = _param("ticket_id", "path", True, {"type": "integer"})
+    proof = [number, _param("phone_tail"), _param("customer_id", schema={"type": "integer"}),
+             _param("conversation_id")]
     return {
         "openapi": "3.0.3",
         "info": {"title": "Logistics backend", "version": "1.0.0",
@@ -71,11 +78,95 @@ def build_openapi() -> dict:
             "/api/v1/tickets": {
                 "post": _op("Create a ticket (idempotent by idempotency_key)", body="TicketIn", ok="201",
                             errors=("400", "401", "404", "422")),
-                "get": _op("Tickets of a conversation or a shipment",
-                           params=[_param("conversation_id"), _param("tracking_number")]),
+                "get": _op("Tickets matching every given filter (at least one), newest first, at most 200",
+                           params=[_param("conversation_id"), _param("tracking_number"),
+                                   _param("customer_id", schema={"type": "integer"}),
+                                   _param("status", schema={"type": "string",
+                                                            "enum": [t.value for t in TicketStatus],
+                                                            "description": "open = open, in_progress or "
+                                                                           "waiting_customer"}),
+                                   _param("type", schema={"$ref": "#/components/schemas/TicketType"})]),
             },
-            "/api/v1/tickets/{ticket_id}": {"get": _op(
-                "One ticket with details, evidence and history",
-                params=[_param("ticket_id", "path", True, {"type": "integer"})])},
+            "/api/v1/tickets/{ticket_id}": {
+                "get": _op("One ticket with details, evidence, history, facility and payout",
+                           params=[ticket_id]),
+                "patch": _op("Update status, note, SLA due time or payout; each change is logged with the actor. "
+                             "Status moves forward (skipping allowed), waiting_customer -> in_progress, and "
+                             "resolved/closed reopen to in_progress", body="TicketPatch", params=[ticket_id],
+                             errors=("400", "401", "404", "415", "422")),
+            },
+            "/api/v1/tickets/{ticket_id}/evidence": {"post": _evidence_upload(ticket_id)},
+            "/api/v1/tickets/{ticket_id}/evidence/{evidence_id}": {"get": {
+                "summary": "The photo's bytes", "security": [{"bearer": []}],
+                "parameters": [ticket_id, _param("evidence_id", "path", True, {"type": "integer"})],
+                "responses": {
+                    "200": {"description": "the image", "content": {
+                        t: {"schema": {"type": "string", "format": "binary"}} for t in ALLOWED_TYPES}},
+                    "304": {"description": "not modified (If-None-Match with the sha256 ETag)"},
+                    **{code: {"description": "error", "content": {"application/json": {"schema": ERROR}}}
+                       for code in ("401", "404")},
+                }}},
+            "/api/v1/shipments/{tracking_number}/compensation": {"get": _with_answer(_op(
+                "Liability cap, basis and claim timelines of a parcel, for a caller who proves a link",
+                params=proof, errors=("400", "401", "403", "404", "429")), "Compensation")},
+            "/api/v1/shipments/{tracking_number}/outlet": {"get": _with_answer(_op(
+                "The outlet, station or locker where the parcel waits; 404 not_at_outlet when it does not wait at "
+                "one", params=proof, errors=("400", "401", "403", "404", "429")), "Outlet")},
         },
+    }
+
+
+def _with_answer(op: dict, schema: str, code: str = "200") -> dict:
+    op["responses"][code]["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+    return op
+
+
+def _evidence_upload(ticket_id: dict) -> dict:
+    op = _with_answer(_op(
+        f"Attach a photo (JPEG, PNG or WebP by content, at most {MAX_BYTES // (1024 * 1024)} MiB). 201 when stored; "
+        "200 with the stored evidence when the same bytes were already attached to this ticket",
+        params=[ticket_id], ok="201", errors=("400", "401", "404", "409", "413", "415", "422")), "Evidence", "201")
+    op["responses"]["200"] = {"description": "the same photo was already attached", "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Evidence"}}}}
+    op["requestBody"] = {"required": True, "content": {
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary"}, "actor": {"type": "string", "maxLength": 64}}}},
+        "application/json": {"schema": {"$ref": "#/components/schemas/EvidenceIn"}},
+    }}
+    return op
+
+
+def _response_schemas() -> dict:
+    """Answers other parts read field by field (the assistant's claim and urge scenarios)."""
+    string, number, integer, boolean = ({"type": "string"}, {"type": "number"}, {"type": "integer"},
+                                        {"type": "boolean"})
+    nullable_time = {"type": "string", "format": "date-time", "nullable": True}
+    return {
+        "Evidence": {"type": "object", "properties": {
+            "id": integer, "ticket_id": integer, "filename": string,
+            "content_type": {"type": "string", "enum": list(ALLOWED_TYPES)}, "size": integer,
+            "sha256": string, "created_at": {"type": "string", "format": "date-time"}}},
+        "Compensation": {"type": "object", "properties": {
+            "tracking_number": string, "carrier": string, "carrier_name": string, "goods_type": string,
+            "insured": boolean, "insured_value": number, "max_payout": number,
+            "basis": {"type": "string", "enum": ["insured_value", "carrier_terms"]},
+            "fee_multiple": {"type": "integer", "nullable": True},
+            "freight_estimate": {"type": "number", "nullable": True}, "freight_is_estimate": boolean,
+            "terms_summary": string, "review_days": integer,
+            "review_unit": {"type": "string", "enum": ["working_days"]}, "payout_days": integer,
+            "fresh": {"type": "object", "nullable": True, "properties": {
+                "delay_remedy": {"type": "string", "enum": ["refund_freight"]}, "priority_claim": boolean,
+                "callback_hours": integer, "review_hours": integer}},
+            "source": string}},
+        "Outlet": {"type": "object", "properties": {
+            "tracking_number": string, "status": {"$ref": "#/components/schemas/Status"}, "status_label": string,
+            "waiting_for": {"type": "string", "enum": ["dispatch", "pickup"]},
+            "code": string, "name": string, "kind": {"type": "string", "enum": ["outlet", "station", "locker"]},
+            "city": string, "address": {"type": "string", "nullable": True},
+            "phone": {"type": "string", "nullable": True},
+            "promised_dispatch_hours": {"type": "integer", "nullable": True},
+            "arrived_at": {"type": "string", "format": "date-time"}, "dispatch_due_at": nullable_time,
+            "waited_hours": number, "overdue": boolean,
+            "incident": {"type": "object", "nullable": True, "properties": {
+                "kind": string, "summary": string, "expected_clear_at": nullable_time}}}},
     }
