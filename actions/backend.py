@@ -93,6 +93,17 @@ class BackendClient:
                                     ("conversation_id", conversation_id)) if v is not None}
         return self._call("GET", f"/api/v1/shipments/{tracking_number}", params=params)
 
+    def outlet(self, tracking_number: str, **proof) -> dict:
+        """Where the parcel waits for delivery, with the outlet's promised window and how long it has waited."""
+        return self._call("GET", f"/api/v1/shipments/{tracking_number}/outlet", params=proof)
+
+    def compensation(self, tracking_number: str, **proof) -> dict:
+        """The compensation terms that apply to this parcel (insured value or the carrier's terms)."""
+        return self._call("GET", f"/api/v1/shipments/{tracking_number}/compensation", params=proof)
+
+    def update_ticket(self, ticket_id: int, **changes) -> dict:
+        return self._call("PATCH", f"/api/v1/tickets/{ticket_id}", json=changes)
+
     def recognize(self, number: str) -> dict:
         return self._call("GET", f"/api/v1/tracking-numbers/{number}")
 

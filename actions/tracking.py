@@ -13,6 +13,7 @@ from actions import backend
 from actions.backend import BackendError
 from actions.formatting import clock_phrase, duration_phrase, mask_number, scan_time
 from actions.identity import binding_channel
+from actions.problems import PROBLEM_INTENTS
 from logistics.shipments.tracking_numbers import find_in_text
 
 MAX_CHOICES = 4
@@ -193,6 +194,17 @@ class ActionTrackParcel(Action):
             raise
 
     def lookup(self, tracker: Tracker) -> List[EventType]:
+        events = self.identify(tracker)
+        # A problem reported before the parcel was identified is handled once it is (action_handle_problem).
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        problem = intent if intent in PROBLEM_INTENTS else tracker.get_slot("pending_problem")
+        if problem:
+            events.append(SlotSet("pending_problem", problem))
+            answered = SlotSet("tracking_outcome", "answered")
+            events = [SlotSet("tracking_outcome", "problem") if e == answered else e for e in events]
+        return events
+
+    def identify(self, tracker: Tracker) -> List[EventType]:
         client = backend.client()
         customer = client.customer_by_binding(binding_channel(tracker), tracker.sender_id)
         events: List[EventType] = [SlotSet("customer_id", customer["id"] if customer else None)]

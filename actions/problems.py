@@ -1,0 +1,211 @@
+"""Problems (urge, lost, damaged, signed-not-received, delay): pull the data, trigger the process, say what we did.
+
+action_track_parcel identifies the parcel first; when the user came with a problem it sets
+tracking_outcome=problem and action_handle_problem takes over. It opens the right ticket (idempotent keys, so
+a repeated message, a double click or a channel retry never makes a second one) and sets problem_outcome and
+the slots the responses in domain/problems.yml are rendered from.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import backend
+from actions.backend import BackendClient, BackendError
+from actions.formatting import clock_phrase, duration_phrase
+
+PROBLEM_INTENTS = ("urge_delivery", "report_lost", "report_damaged", "report_delay", "signed_not_received")
+# No scan for this long (or a carrier's explicit "lost") opens a lost investigation.
+LOST_AFTER_HOURS = 72
+NOT_YET_AT_OUTLET = {"created", "picked_up", "in_transit", "arrived_hub", "departed_hub", "customs_pending",
+                     "customs_processing", "customs_cleared"}
+SIGNED = {"delivered", "in_locker", "at_station"}
+
+
+def _hours_since(iso: Optional[str]) -> float:
+    if not iso:
+        return 0.0
+    return max((datetime.now(timezone.utc) - datetime.fromisoformat(iso)).total_seconds() / 3600, 0.0)
+
+
+def _last_event(shipment: Dict[str, Any]) -> Dict[str, Any]:
+    events = shipment.get("events") or []
+    return events[0] if events else (shipment.get("last_event") or {})
+
+
+def ticket_slots(ticket: Dict[str, Any], prefix: str = "ticket") -> List[EventType]:
+    """The ticket reference and its promise, as the user reads them."""
+    return [
+        SlotSet(f"{prefix}_ref", f"T{ticket['id']}"),
+        SlotSet(f"{prefix}_due", clock_phrase(ticket.get("sla_due_at"))),
+    ]
+
+
+class ProblemContext:
+    """What the handler knows: the conversation, the parcel (as the caller may see it) and the backend."""
+
+    def __init__(self, tracker: Tracker, client: BackendClient, shipment: Dict[str, Any]):
+        self.tracker = tracker
+        self.client = client
+        self.shipment = shipment
+        self.number = shipment["tracking_number"]
+        self.last = _last_event(shipment)
+        self.role = shipment.get("role") or "recipient"
+
+    def open_ticket(self, type_: str, key: str, **details) -> Dict[str, Any]:
+        return self.client.create_ticket(type=type_, idempotency_key=key, tracking_number=self.number,
+                                         conversation_id=self.tracker.sender_id,
+                                         details={"role": self.role, "user_said": self.text, **details})
+
+    @property
+    def text(self) -> str:
+        return self.tracker.latest_message.get("text") or ""
+
+    def open_tickets(self, type_: str) -> List[Dict[str, Any]]:
+        tickets = self.client.tickets(tracking_number=self.number)
+        return [t for t in tickets if t["type"] == type_ and t["status"] in ("open", "in_progress", "waiting_customer")]
+
+
+def handle_urge(ctx: ProblemContext) -> List[EventType]:
+    """At an outlet past its promised window: an urge ticket with a 30-minute callback; otherwise the truth."""
+    status = ctx.shipment["status"]
+    if status == "out_for_delivery":
+        return [SlotSet("problem_outcome", "urge_out_for_delivery")]
+    if status in NOT_YET_AT_OUTLET:
+        return [SlotSet("problem_outcome", "urge_not_at_outlet")]
+    if status != "at_outlet":
+        return [SlotSet("problem_outcome", "show_status")]
+    outlet = ctx.client.outlet(ctx.number, **ctx.proof)
+    events: List[EventType] = [
+        SlotSet("outlet_name", outlet.get("name") or ""),
+        SlotSet("outlet_phone", outlet.get("phone") or ""),
+        SlotSet("promised_hours", str(outlet.get("promised_dispatch_hours") or "")),
+        SlotSet("waited", duration_phrase(outlet.get("waited_hours") or 0)),
+    ]
+    now = datetime.now(timezone.utc)
+    for ticket in ctx.open_tickets("urge"):
+        if datetime.fromisoformat(ticket["sla_due_at"]) > now:
+            ctx.client.update_ticket(ticket["id"], note=f"用户再次催促：{ctx.text}", actor="assistant")
+            age = duration_phrase(_hours_since(ticket["created_at"]))
+            return events + ticket_slots(ticket) + [SlotSet("ticket_age", age),
+                                                    SlotSet("problem_outcome", "urge_existing")]
+    if not outlet.get("overdue"):
+        return events + [SlotSet("problem_outcome", "urge_within_window")]
+    # One key per SLA window: a retry inside it finds the same ticket, a new urge after it opens a new one.
+    previous = len([t for t in ctx.client.tickets(tracking_number=ctx.number) if t["type"] == "urge"])
+    ticket = ctx.open_ticket("urge", f"urge:{ctx.number}:{previous}", outlet=outlet.get("code"),
+                             waited_hours=outlet.get("waited_hours"))
+    return events + ticket_slots(ticket) + [SlotSet("problem_outcome", "urge_created")]
+
+
+def _compensation_slots(ctx: ProblemContext) -> List[EventType]:
+    terms = ctx.client.compensation(ctx.number, **ctx.proof)
+    return [
+        SlotSet("insured", "yes" if terms.get("insured") else "no"),
+        SlotSet("insured_value", f"{terms.get('insured_value') or 0:g}"),
+        SlotSet("max_payout", f"{terms.get('max_payout') or 0:g}"),
+        SlotSet("terms_summary", terms.get("terms_summary") or ""),
+        SlotSet("review_days", str(terms.get("review_days") or 3)),
+    ]
+
+
+def handle_lost(ctx: ProblemContext) -> List[EventType]:
+    """No valid scan for 72 hours (or marked lost): investigation plus outlet verification, and the rules."""
+    silent = _hours_since(ctx.last.get("time"))
+    base = [SlotSet("waited", duration_phrase(silent))]
+    if ctx.shipment["status"] in SIGNED:
+        return base + handle_signed_not_received(ctx)
+    if ctx.shipment["status"] != "lost" and silent < LOST_AFTER_HOURS:
+        return base + [SlotSet("problem_outcome", "lost_not_yet")]
+    investigation = ctx.open_ticket("lost_investigation", f"lost_investigation:{ctx.number}",
+                                    silent_hours=round(silent, 1))
+    verification = ctx.open_ticket("outlet_verification", f"outlet_verification:{ctx.number}",
+                                   reason="lost")
+    return (base + ticket_slots(investigation) + ticket_slots(verification, "ticket2")
+            + _compensation_slots(ctx) + [SlotSet("problem_outcome", "lost_opened")])
+
+
+def handle_damaged(ctx: ProblemContext) -> List[EventType]:
+    """A claim with what it depends on; photos of the packaging and the goods come next."""
+    ticket = ctx.open_ticket("claim", f"claim:{ctx.number}", reason="damaged",
+                             goods_type=ctx.shipment.get("goods_type"))
+    return ticket_slots(ticket) + _compensation_slots(ctx) + [SlotSet("claim_ticket_id", str(ticket["id"])),
+                                                              SlotSet("problem_outcome", "damage_claim_opened")]
+
+
+def handle_signed_not_received(ctx: ProblemContext) -> List[EventType]:
+    """Who or where signed, a pickup hint, and an outlet verification with a 2-hour SLA; sender or recipient."""
+    if ctx.shipment["status"] not in SIGNED:
+        return [SlotSet("problem_outcome", "not_signed_yet")]
+    ticket = ctx.open_ticket("outlet_verification", f"outlet_verification:{ctx.number}",
+                             reason="signed_not_received", delivery_photo_requested=True)
+    signed = ctx.last.get("description") or ""
+    outcome = "snr_sender" if ctx.role == "sender" else "snr_recipient"
+    place = "locker" if ctx.shipment["status"] == "in_locker" else (
+        "station" if ctx.shipment["status"] == "at_station" else (
+            "proxy" if any(w in signed for w in ("代签", "代收", "门卫", "前台", "家人")) else "self"))
+    return ticket_slots(ticket) + [SlotSet("signed_by", signed), SlotSet("signed_place", place),
+                                   SlotSet("problem_outcome", outcome)]
+
+
+def handle_delay(ctx: ProblemContext) -> List[EventType]:
+    """Fresh goods: empathy and a 1-hour priority claim. Others: the reason, the promise missed, the remedy."""
+    promised = ctx.shipment.get("promised_delivery_at")
+    late_hours = _hours_since(promised) if promised else 0.0
+    events: List[EventType] = [SlotSet("promised_time", clock_phrase(promised) if promised else ""),
+                               SlotSet("late_by", duration_phrase(late_hours))]
+    fresh = ctx.shipment.get("goods_type") == "fresh" or ctx.tracker.get_slot("goods_type") == "fresh"
+    if fresh and ctx.shipment["status"] not in ("delivered", "returned"):
+        ticket = ctx.open_ticket("fresh_priority_claim", f"fresh_priority_claim:{ctx.number}",
+                                 late_hours=round(late_hours, 1), outlet_priority=True)
+        return events + ticket_slots(ticket) + [SlotSet("problem_outcome", "fresh_priority")]
+    if promised and late_hours > 0:
+        return events + [SlotSet("problem_outcome", "delay_late")]
+    return events + [SlotSet("problem_outcome", "delay_on_time")]
+
+
+HANDLERS: Dict[str, Callable[[ProblemContext], List[EventType]]] = {
+    "urge_delivery": handle_urge,
+    "report_lost": handle_lost,
+    "report_damaged": handle_damaged,
+    "report_delay": handle_delay,
+    "signed_not_received": handle_signed_not_received,
+}
+
+
+class ActionHandleProblem(Action):
+    def name(self) -> str:
+        return "action_handle_problem"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Dict[str, Any]) -> List[EventType]:
+        problem = tracker.get_slot("pending_problem")
+        number = tracker.get_slot("tracking_number")
+        done = [SlotSet("pending_problem", None)]
+        if problem not in HANDLERS or not number:
+            return done + [SlotSet("problem_outcome", "show_status")]
+        client = backend.client()
+        proof = _proof(tracker)
+        try:
+            shipment = client.shipment(number, **proof)
+            ctx = ProblemContext(tracker, client, shipment)
+            ctx.proof = proof
+            return done + HANDLERS[problem](ctx)
+        except BackendError as exc:
+            if exc.kind == BackendError.UNAVAILABLE:
+                # The problem stays pending: the next message retries it and the keys keep it single.
+                return [SlotSet("problem_outcome", "unavailable")]
+            raise
+
+
+def _proof(tracker: Tracker) -> Dict[str, Any]:
+    """How this conversation proves its link to the parcel: the bound customer, else the verified phone tail."""
+    number, tail = tracker.get_slot("tracking_number"), tracker.get_slot("phone_tail")
+    if tail and tracker.get_slot("verified_number") == number:
+        return {"phone_tail": tail}
+    customer_id = tracker.get_slot("customer_id")
+    return {"customer_id": int(customer_id)} if customer_id else {"phone_tail": tail}

@@ -1,0 +1,119 @@
+"""Problem scenarios against the real backend: the data is pulled, the right ticket opened once, and said."""
+from __future__ import annotations
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import backend
+from actions.backend import BackendClient
+from actions.config import ActionSettings
+from actions.problems import ActionHandleProblem
+from actions.tracking import ActionTrackParcel
+from logistics import seed
+from tests.support import make_tracker, slots_of
+
+
+def converse(sender: str, text: str, intent: str, entities=None, slots=None, channel="rest") -> dict:
+    """One user turn as Rasa runs it: action_track_parcel, then action_handle_problem when it hands over."""
+    state = dict(slots or {})
+    tracker = make_tracker(sender, text, intent=intent, entities=entities, slots=state, channel=channel)
+    state.update(slots_of(ActionTrackParcel().run(CollectingDispatcher(), tracker, {})))
+    if state.get("tracking_outcome") == "problem":
+        tracker = make_tracker(sender, text, intent=intent, entities=entities, slots=state, channel=channel)
+        state.update(slots_of(ActionHandleProblem().run(CollectingDispatcher(), tracker, {})))
+    return state
+
+
+def tickets_of(api, number: str) -> list:
+    return api.get("/api/v1/tickets", params={"tracking_number": number}).json()["tickets"]
+
+
+def test_urge_at_an_outlet_past_its_window_opens_one_urge_ticket(api):
+    first = converse("demo-wang", "都到网点30个小时了还不派送 催一下", "urge_delivery",
+                     entities=[{"entity": "tracking_number", "value": seed.DEMO_WANG_AT_OUTLET}])
+    assert first["problem_outcome"] == "urge_created"
+    assert first["ticket_ref"].startswith("T") and first["ticket_due"]
+    urges = [t for t in tickets_of(api, seed.DEMO_WANG_AT_OUTLET) if t["type"] == "urge"]
+    assert len(urges) == 1
+    again = converse("demo-wang", "快点啊 再催一下", "urge_delivery",
+                     entities=[{"entity": "tracking_number", "value": seed.DEMO_WANG_AT_OUTLET}])
+    assert again["problem_outcome"] == "urge_existing"
+    assert again["ticket_ref"] == first["ticket_ref"]
+    assert len([t for t in tickets_of(api, seed.DEMO_WANG_AT_OUTLET) if t["type"] == "urge"]) == 1
+    history = api.get(f"/api/v1/tickets/{first['ticket_ref'][1:]}").json()["history"]
+    assert any(h["kind"] == "note" for h in history)
+
+
+def test_urge_before_the_outlet_tells_where_it_is_and_opens_nothing(api):
+    slots = converse("demo-zhang", "能不能快点送", "urge_delivery")
+    assert slots["problem_outcome"] == "urge_not_at_outlet"
+    assert slots["eta_next"]
+    assert [t for t in tickets_of(api, seed.DEMO_ZHANG_HELD) if t["type"] == "urge"] == []
+
+
+def test_lost_after_72_hours_silent_opens_investigation_and_verification(api):
+    slots = converse("demo-zhao", "快递是不是丢了 好几天没动静", "report_lost",
+                     entities=[{"entity": "carrier", "value": "jt"}])
+    assert slots["tracking_number"] == seed.DEMO_ZHAO_LOST
+    assert slots["problem_outcome"] == "lost_opened"
+    assert slots["ticket_ref"] != slots["ticket2_ref"]
+    assert slots["insured"] in ("yes", "no") and slots["terms_summary"]
+    types = sorted(t["type"] for t in tickets_of(api, seed.DEMO_ZHAO_LOST))
+    assert types == ["lost_investigation", "outlet_verification"]
+    converse("demo-zhao", "快递是不是丢了", "report_lost", entities=[{"entity": "carrier", "value": "jt"}])
+    assert len(tickets_of(api, seed.DEMO_ZHAO_LOST)) == 2
+
+
+def test_damaged_opens_a_claim_with_the_insured_value(api):
+    slots = converse("demo-zhao", "花瓶摔碎了", "report_damaged",
+                     entities=[{"entity": "tracking_number", "value": seed.DEMO_ZHAO_DAMAGED}])
+    assert slots["problem_outcome"] == "damage_claim_opened"
+    assert slots["insured"] == "yes" and slots["insured_value"] == "2000"
+    assert [t["type"] for t in tickets_of(api, seed.DEMO_ZHAO_DAMAGED)] == ["claim"]
+
+
+def test_signed_not_received_from_the_senders_side(api):
+    slots = converse("demo-wang", "客户说没收到快递，但我查轨迹显示已签收", "signed_not_received",
+                     entities=[{"entity": "tracking_number", "value": seed.DEMO_WANG_SENT_PROXY_SIGNED}])
+    assert slots["problem_outcome"] == "snr_sender"
+    assert slots["signed_place"] == "proxy"
+    tickets = tickets_of(api, seed.DEMO_WANG_SENT_PROXY_SIGNED)
+    assert [t["type"] for t in tickets] == ["outlet_verification"]
+
+
+def test_fresh_goods_late_open_a_priority_claim_with_a_one_hour_callback(api):
+    slots = converse("demo-chen", "我买的海鲜快递晚了 3 天，肯定坏了！", "report_delay",
+                     entities=[{"entity": "goods_type", "value": "fresh"}])
+    assert slots["tracking_number"] == seed.DEMO_CHEN_FRESH
+    assert slots["problem_outcome"] == "fresh_priority"
+    ticket = tickets_of(api, seed.DEMO_CHEN_FRESH)[0]
+    assert ticket["type"] == "fresh_priority_claim"
+    assert slots["late_by"]
+
+
+def test_a_problem_reported_before_the_number_is_handled_once_it_is_known(api):
+    asked = converse("guest-lost-1", "我的快递丢了", "report_lost")
+    assert asked["tracking_outcome"] == "need_number" and asked["pending_problem"] == "report_lost"
+    tail = converse("guest-lost-1", seed.DEMO_UNBOUND_STATION, "inform", slots=asked)
+    assert tail["tracking_outcome"] == "need_tail"
+    done = converse("guest-lost-1", "5678", "inform", slots=tail)
+    # Waiting at a pickup station is not lost: it is shown as signed-not-received at a station.
+    assert done["problem_outcome"] == "snr_recipient" and done["signed_place"] == "station"
+    assert done["pending_problem"] is None
+
+
+def test_backend_down_keeps_the_problem_pending():
+    backend.reset_client(BackendClient(ActionSettings(backend_url="http://127.0.0.1:9", api_token="x",
+                                                      connect_timeout=0.2, read_timeout=0.2, retries=0)))
+    slots = converse("demo-chen", "海鲜晚了", "report_delay",
+                     slots={"tracking_number": seed.DEMO_CHEN_FRESH, "customer_id": 1,
+                            "pending_problem": "report_delay", "tracking_outcome": "problem"})
+    assert slots["tracking_outcome"] == "unavailable"
+    assert slots["pending_problem"] == "report_delay"
+
+
+@pytest.mark.parametrize("intent", ["report_delay", "urge_delivery"])
+def test_repeating_a_request_never_makes_a_second_ticket(api, intent):
+    for _ in range(3):
+        converse("demo-chen", "海鲜晚了三天 快点处理", intent, entities=[{"entity": "goods_type", "value": "fresh"}])
+    assert len([t for t in tickets_of(api, seed.DEMO_CHEN_FRESH) if t["type"] == "fresh_priority_claim"]) <= 1
