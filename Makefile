@@ -39,10 +39,13 @@ seed: install ## generate demo data when the database is empty
 migration: install ## autogenerate a migration from the models: make migration m="what changed"
 	@source scripts/env.sh && .venv/bin/python -m logistics revision -m "$(m)"
 
+eval-nlu: install ## NLU evaluation into reports/nlu (JDDC accuracy, entities, 5-fold CV ~20 min); ARGS=--skip-cv
+	@source scripts/env.sh && .venv/bin/python scripts/eval_nlu.py $(ARGS)
+
 bench: install ## per-turn latency of tracking turns over REST (needs make run in another terminal)
 	@source scripts/env.sh && .venv/bin/python scripts/bench_tracking.py
 
 clean: ## remove generated output (models, reports, the demo databases)
 	rm -rf models reports var results
 
-.PHONY: help install run test lint validate train pytest shell migrate seed migration bench clean
+.PHONY: help install run test lint validate train pytest shell migrate seed migration eval-nlu bench clean

@@ -1,4 +1,5 @@
-"""Drops DIET's guesses where a regex extracted the same entity: the pattern is exact, the model is not."""
+"""Numbers belong to the regexes: DIET's tracking and phone numbers are dropped, and its other entities yield
+to a regex match on the same span. The patterns are exact; the model guesses (QQ numbers, landlines...)."""
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -11,6 +12,7 @@ from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATT
 from rasa.shared.nlu.training_data.message import Message
 
 REGEX_EXTRACTOR = "RegexEntityExtractor"
+REGEX_ONLY = {"tracking_number", "phone_number"}
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
@@ -26,11 +28,9 @@ class PreferRegexEntities(GraphComponent):
         for message in messages:
             entities = message.get(ENTITIES, [])
             exact = [e for e in entities if e.get("extractor") == REGEX_EXTRACTOR]
-            if not exact:
-                continue
             kept = list(exact)
             for entity in entities:
-                if entity.get("extractor") == REGEX_EXTRACTOR:
+                if entity.get("extractor") == REGEX_EXTRACTOR or entity.get("entity") in REGEX_ONLY:
                     continue
                 if any(_overlaps(entity, other) or entity["entity"] == other["entity"] for other in exact):
                     continue

@@ -295,16 +295,53 @@ def run_cross_validation(folds: int, out: Path, timeout: float) -> dict[str, Any
         target = out / "cv"
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(tmp, target, ignore=shutil.ignore_patterns("*.png"))
+    (target / "meta.json").write_text(json.dumps(result) + "\n", encoding="utf-8")
+    return summarise_cv(target, result)
+
+
+def summarise_cv(target: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """Intent and entity scores from the JSON reports `rasa test nlu --cross-validation` wrote into `target`."""
+    result = dict(result, directory=str(target))
     intent_path = target / "intent_report.json"
     if intent_path.exists():
         result["intent"] = _summary(json.loads(intent_path.read_text(encoding="utf-8")))
+    errors_path = target / "intent_errors.json"
+    if errors_path.exists():
+        pairs = Counter((error.get("intent"), (error.get("intent_prediction") or {}).get("name"))
+                        for error in json.loads(errors_path.read_text(encoding="utf-8")))
+        result["intent_confusions"] = [{"expected": expected, "predicted": predicted, "count": count}
+                                       for (expected, predicted), count in pairs.most_common()]
     result["entities"] = {}
     for path in sorted(target.glob("*_report.json")):
         extractor = path.name[: -len("_report.json")]
         if extractor in {"intent", "response_selection"}:
             continue
         result["entities"][extractor] = _summary(json.loads(path.read_text(encoding="utf-8")))
+    # Rasa scores each extractor against every gold entity, so neither report alone is the pipeline's score:
+    # PreferRegexEntities lets the regex own tracking/phone numbers and DIET the rest. Take each entity's best.
+    best: dict[str, dict[str, Any]] = {}
+    for extractor, summary in result["entities"].items():
+        for name, scores in summary["labels"].items():
+            if (scores.get("f1") or 0.0) >= (best.get(name, {}).get("f1") or 0.0):
+                best[name] = dict(scores, extractor=extractor)
+    support = sum(scores.get("support") or 0 for scores in best.values())
+    result["entities_combined"] = {
+        "weighted_f1": sum((s.get("f1") or 0.0) * (s.get("support") or 0) for s in best.values()) / support
+        if support else None,
+        "macro_f1": sum(s.get("f1") or 0.0 for s in best.values()) / len(best) if best else None,
+        "labels": dict(sorted(best.items())),
+    }
     return result
+
+
+def load_previous_cv(out: Path) -> dict[str, Any]:
+    target = out / "cv"
+    if not (target / "intent_report.json").exists():
+        return {"error": f"--reuse-cv: no previous cross-validation in {target}", "seconds": 0}
+    meta_path = target / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {"folds": None}
+    stamp = datetime.fromtimestamp((target / "intent_report.json").stat().st_mtime, timezone.utc)
+    return summarise_cv(target, dict(meta, reused_from=stamp.isoformat(timespec="seconds")))
 
 
 def cv_lines(report: dict[str, Any]) -> list[str]:
@@ -313,19 +350,34 @@ def cv_lines(report: dict[str, Any]) -> list[str]:
     if report.get("error"):
         return [f"FAILED: {report['error']} after {report['seconds']} s. Log tail:", "", "```",
                 report.get("log_tail", ""), "```"]
-    lines = [f"`rasa test nlu --cross-validation --folds {report['folds']}` on data/ ({report['seconds']:.0f} s); "
-             "reports copied to cv/.", ""]
+    took = f"{report['seconds']:.0f} s" if report.get("seconds") else "time unknown"
+    lines = [f"`rasa test nlu --cross-validation --folds {report.get('folds') or '?'}` on data/ ({took}); "
+             f"reports in `{report['directory']}`."]
+    if report.get("reused_from"):
+        lines.append(f"Reused from a run finished at {report['reused_from']} (--reuse-cv), not re-run.")
+    lines.append("")
     intent = report.get("intent")
     if intent:
         lines.append(f"Intent F1: weighted **{num(intent['weighted_f1'])}**, macro {num(intent['macro_f1'])}, "
                      f"accuracy {pct(intent['accuracy'])}.")
-        lines += ["", "Weakest intents (F1):", ""]
+        lines += ["", "Intents, weakest first:", ""]
         weakest = sorted(intent["labels"].items(), key=lambda item: item[1]["f1"] or 0.0)
         lines += table(["intent", "precision", "recall", "F1", "support"],
                        [[name, num(v["precision"]), num(v["recall"]), num(v["f1"]), v["support"]]
                         for name, v in weakest])
+    if report.get("intent_confusions"):
+        lines += ["", "Most frequent confusions on held-out folds (expected → predicted, top 15):", ""]
+        lines += table(["expected", "predicted", "count"],
+                       [[c["expected"], c["predicted"], c["count"]] for c in report["intent_confusions"][:15]])
+    combined = report.get("entities_combined")
+    if combined and combined["labels"]:
+        lines += ["", f"Entity F1 (each entity scored on the extractor that owns it): weighted "
+                      f"**{num(combined['weighted_f1'])}**, macro {num(combined['macro_f1'])}", ""]
+        lines += table(["entity", "extractor", "precision", "recall", "F1", "support"],
+                       [[name, v["extractor"], num(v["precision"]), num(v["recall"]), num(v["f1"]), v["support"]]
+                        for name, v in combined["labels"].items()])
     for extractor, summary in report.get("entities", {}).items():
-        lines += ["", f"Entities — {extractor}: weighted F1 **{num(summary['weighted_f1'])}**, "
+        lines += ["", f"Entities as Rasa scores {extractor} alone: weighted F1 {num(summary['weighted_f1'])}, "
                       f"macro {num(summary['macro_f1'])}, micro {num(summary['micro_f1'])}", ""]
         lines += table(["entity", "precision", "recall", "F1", "support"],
                        [[name, num(v["precision"]), num(v["recall"]), num(v["f1"]), v["support"]]
@@ -426,6 +478,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", type=Path, help="model archive (default: the latest in models/)")
     parser.add_argument("--skip-cv", action="store_true", help="skip the cross-validation (10+ minutes)")
+    parser.add_argument("--reuse-cv", action="store_true",
+                        help="report the cross-validation last written to OUT/cv instead of running it")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=Path("reports/nlu"))
     parser.add_argument("--time-train", action="store_true", help="also time `rasa train --force` (slow)")
@@ -451,8 +505,12 @@ def main(argv: list[str] | None = None) -> int:
     write_reports(report, out)  # the fast part survives an interrupted cross-validation
     show(report, "head", "jddc", "entities")
     try:
-        report["cross_validation"] = {"skipped": True} if args.skip_cv else \
-            run_cross_validation(args.folds, out, args.timeout)
+        if args.skip_cv:
+            report["cross_validation"] = {"skipped": True}
+        elif args.reuse_cv:
+            report["cross_validation"] = load_previous_cv(out)
+        else:
+            report["cross_validation"] = run_cross_validation(args.folds, out, args.timeout)
     except Exception as error:
         report["cross_validation"] = {"error": f"{type(error).__name__}: {error}", "seconds": 0}
     show(report, "cv")

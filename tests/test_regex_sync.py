@@ -28,6 +28,7 @@ def _patterns(name: str) -> list[str]:
 @pytest.mark.parametrize(
     ("name", "expected"),
     [("tracking_number", TRACKING_NUMBER_REGEX), ("phone_number", PHONE_NUMBER_REGEX)],
+    ids=["tracking_number", "phone_number"],
 )
 def test_regex_yml_matches_backend(name: str, expected: str):
     patterns = _patterns(name)

@@ -178,7 +178,7 @@ TRACKING_NUMBER_REGEX: str = (
     + "|".join(_case_insensitive(pattern.regex) for pattern in PATTERNS if pattern.in_text)
     + ")(?![A-Za-z0-9])"
 )
-PHONE_NUMBER_REGEX: str = r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])"
+PHONE_NUMBER_REGEX: str = r"(?<![A-Za-z0-9])1[3-9][0-9]{9}(?![0-9])"
 PHONE_TAIL_REGEX: str = r"(?<![0-9])[0-9]{4}(?![0-9])"
 
 _TRACKING_IN_TEXT = re.compile(TRACKING_NUMBER_REGEX)

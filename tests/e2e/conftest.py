@@ -25,8 +25,8 @@ def _free_port() -> int:
 
 def _wait(url: str, deadline: float, procs: list) -> None:
     while time.time() < deadline:
-        for name, proc, log in procs:
-            if proc.poll() is not None:
+        for name, proc, log in procs[-3:]:
+            if proc.poll() is not None and name != "backend":
                 raise RuntimeError(f"{name} exited early:\n{Path(log).read_text()[-3000:]}")
         try:
             if requests.get(url, timeout=2).status_code == 200:
@@ -38,10 +38,26 @@ def _wait(url: str, deadline: float, procs: list) -> None:
 
 
 class Stack:
-    def __init__(self, rasa_url: str, backend_url: str, token: str):
+    def __init__(self, rasa_url: str, backend_url: str, token: str, start_backend=None):
         self.rasa_url = rasa_url
         self.backend_url = backend_url
         self.token = token
+        self._start_backend = start_backend
+        self.backend = None
+
+    def stop_backend(self) -> None:
+        """Take the backend down (as an outage would) while Rasa and the action server keep running."""
+        os.killpg(self.backend.pid, signal.SIGTERM)
+        self.backend.wait(timeout=15)
+
+    def start_backend(self) -> None:
+        self.backend = self._start_backend()
+        _wait(f"{self.backend_url}/health", time.time() + 60, [])
+
+    def tickets(self, tracking_number: str) -> list[dict]:
+        response = requests.get(f"{self.backend_url}/api/v1/tickets", params={"tracking_number": tracking_number},
+                                headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
+        return response.json()["tickets"]
 
     def say(self, sender: str, text: str) -> list[dict]:
         """One user turn over the REST channel; the bot's messages."""
@@ -77,18 +93,26 @@ def stack(tmp_path_factory):
                  "--credentials", "credentials.yml", "--endpoints", "endpoints.yml", "--model", str(models[-1])],
     }
     procs = []
+
+    def start(name: str) -> subprocess.Popen:
+        log = work / f"{name}.log"
+        proc = subprocess.Popen(commands[name], cwd=ROOT, env=env, stdout=open(log, "a"), stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        procs.append((name, proc, log))
+        return proc
+
     try:
-        for name, command in commands.items():
-            log = work / f"{name}.log"
-            proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                                    start_new_session=True)
-            procs.append((name, proc, log))
+        backend = start("backend")
+        start("actions")
+        start("rasa")
         deadline = time.time() + 180
         _wait(f"http://127.0.0.1:{ports['BACKEND_PORT']}/health", deadline, procs)
         _wait(f"http://127.0.0.1:{ports['ACTIONS_PORT']}/health", deadline, procs)
         _wait(f"http://127.0.0.1:{ports['RASA_PORT']}/", deadline, procs)
-        yield Stack(f"http://127.0.0.1:{ports['RASA_PORT']}", f"http://127.0.0.1:{ports['BACKEND_PORT']}",
-                    "e2e-token")
+        stack = Stack(f"http://127.0.0.1:{ports['RASA_PORT']}", f"http://127.0.0.1:{ports['BACKEND_PORT']}",
+                      "e2e-token", start_backend=lambda: start("backend"))
+        stack.backend = backend
+        yield stack
     finally:
         for _, proc, _ in procs:
             if proc.poll() is None:
