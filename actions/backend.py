@@ -116,10 +116,14 @@ class BackendClient:
             body["conversation_id"] = conversation_id
         return self._call("POST", "/api/v1/tickets", json=body)
 
-    def tickets(self, *, conversation_id: str | None = None, tracking_number: str | None = None) -> list[dict]:
-        params = {k: v for k, v in (("conversation_id", conversation_id),
-                                    ("tracking_number", tracking_number)) if v}
+    def tickets(self, *, conversation_id: str | None = None, tracking_number: str | None = None,
+                customer_id: int | None = None) -> list[dict]:
+        params = {k: v for k, v in (("conversation_id", conversation_id), ("tracking_number", tracking_number),
+                                    ("customer_id", customer_id)) if v}
         return self._call("GET", "/api/v1/tickets", params=params)["tickets"]
+
+    def ticket(self, ticket_id: int) -> dict:
+        return self._call("GET", f"/api/v1/tickets/{ticket_id}")
 
 
 _client: BackendClient | None = None

@@ -18,7 +18,19 @@ from actions import backend
 from actions.backend import BackendClient, BackendError
 from actions.formatting import clock_phrase, duration_phrase
 
-PROBLEM_INTENTS = ("urge_delivery", "report_lost", "report_damaged", "report_delay", "signed_not_received")
+PROBLEM_INTENTS = ("urge_delivery", "report_lost", "report_damaged", "report_delay", "signed_not_received",
+                   "file_claim", "complain_delivery_service", "change_address")
+# Questions about tickets need no parcel: they are answered from the conversation's and customer's tickets.
+TICKET_INTENTS = ("check_ticket", "claim_status")
+CLAIM_TYPES = ("claim", "fresh_priority_claim", "lost_investigation")
+COMPLAINT_WORDS = {
+    "locker_without_notice": ("快递柜", "丰巢", "驿站", "没通知", "没打电话", "不打电话", "直接放", "扔"),
+    "refused_door_delivery": ("不送上门", "送货上门", "不上门", "自己下楼", "自己去拿", "自己取", "送到楼下"),
+    "attitude": ("态度", "骂", "凶", "不耐烦", "吼", "脾气", "不礼貌"),
+    "fees": ("收费", "加钱", "多收", "乱收", "费用", "要钱", "给钱"),
+}
+BEFORE_DELIVERY = {"created", "picked_up", "in_transit", "arrived_hub", "departed_hub", "at_outlet",
+                   "customs_pending", "customs_processing", "customs_cleared"}
 # No scan for this long (or a carrier's explicit "lost") opens a lost investigation.
 LOST_AFTER_HOURS = 72
 NOT_YET_AT_OUTLET = {"created", "picked_up", "in_transit", "arrived_hub", "departed_hub", "customs_pending",
@@ -168,7 +180,76 @@ def handle_delay(ctx: ProblemContext) -> List[EventType]:
     return events + [SlotSet("problem_outcome", "delay_on_time")]
 
 
+def handle_file_claim(ctx: ProblemContext) -> List[EventType]:
+    """A claim with what it needs; a lost or damaged parcel goes through those flows' tickets."""
+    status = ctx.shipment["status"]
+    if status == "lost" or (status not in SIGNED and _hours_since(ctx.last.get("time")) >= LOST_AFTER_HOURS):
+        return handle_lost(ctx)
+    ticket = ctx.open_ticket("claim", f"claim:{ctx.number}", reason="requested",
+                             goods_type=ctx.shipment.get("goods_type"))
+    return ticket_slots(ticket) + _compensation_slots(ctx) + [SlotSet("claim_ticket_id", str(ticket["id"])),
+                                                              SlotSet("problem_outcome", "claim_opened")]
+
+
+def complaint_category(text: str) -> str:
+    for category, words in COMPLAINT_WORDS.items():
+        if any(w in text for w in words):
+            return category
+    return "other"
+
+
+def handle_complaint(ctx: ProblemContext) -> List[EventType]:
+    """Recorded with a category and the place, so operations see patterns; disputes can go to a person."""
+    category = complaint_category(ctx.text)
+    ticket = ctx.open_ticket("complaint", f"complaint:{ctx.number}:{category}", category=category)
+    detail = ctx.client.ticket(ticket["id"])
+    place = (detail.get("facility") or {}).get("name") or ctx.last.get("location") or ""
+    return ticket_slots(ticket) + [SlotSet("complaint_category", category), SlotSet("complaint_place", place),
+                                   SlotSet("problem_outcome", "complaint_recorded")]
+
+
+def handle_change_address(ctx: ProblemContext) -> List[EventType]:
+    """Before delivery starts: an address-change ticket. After: the options that remain."""
+    if ctx.shipment["status"] not in BEFORE_DELIVERY:
+        return [SlotSet("problem_outcome", "address_change_late")]
+    location = ctx.tracker.get_slot("location")
+    ticket = ctx.open_ticket("address_change", f"address_change:{ctx.number}", requested=ctx.text,
+                             new_place=location)
+    return ticket_slots(ticket) + [SlotSet("problem_outcome", "address_change_opened")]
+
+
+def ticket_line(ticket: Dict[str, Any], when: Optional[str]) -> str:
+    """One ticket as a list line: reference, process, status and the time it promises."""
+    return " · ".join(p for p in (f"T{ticket['id']}", ticket.get("type_label") or ticket["type"],
+                                  ticket.get("status_label") or ticket["status"], clock_phrase(when)) if p)
+
+
+def answer_tickets(tracker: Tracker, client: BackendClient, intent: str) -> List[EventType]:
+    """The user's open tickets (this conversation's and, when bound, the customer's), in plain words."""
+    found = {t["id"]: t for t in client.tickets(conversation_id=tracker.sender_id)}
+    customer_id = tracker.get_slot("customer_id")
+    if customer_id:
+        found.update({t["id"]: t for t in client.tickets(customer_id=int(customer_id))})
+    tickets = sorted(found.values(), key=lambda t: t["created_at"], reverse=True)
+    if intent == "claim_status":
+        claims = [t for t in tickets if t["type"] in CLAIM_TYPES]
+        if not claims:
+            return [SlotSet("problem_outcome", "no_claims")]
+        lines = [ticket_line(t, t.get("expected_payout_at") or t["sla_due_at"]) for t in claims[:5]]
+        return [SlotSet("tickets_text", "\n".join(lines)), SlotSet("ticket_count", str(len(claims))),
+                SlotSet("problem_outcome", "claims_listed")]
+    open_ = [t for t in tickets if t["status"] in ("open", "in_progress", "waiting_customer")]
+    if not open_:
+        return [SlotSet("problem_outcome", "no_tickets")]
+    lines = [ticket_line(t, t["sla_due_at"]) for t in open_[:5]]
+    return [SlotSet("tickets_text", "\n".join(lines)), SlotSet("ticket_count", str(len(open_))),
+            SlotSet("problem_outcome", "tickets_listed")]
+
+
 HANDLERS: Dict[str, Callable[[ProblemContext], List[EventType]]] = {
+    "file_claim": handle_file_claim,
+    "complain_delivery_service": handle_complaint,
+    "change_address": handle_change_address,
     "urge_delivery": handle_urge,
     "report_lost": handle_lost,
     "report_damaged": handle_damaged,
@@ -183,12 +264,20 @@ class ActionHandleProblem(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[str, Any]) -> List[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
         problem = tracker.get_slot("pending_problem")
         number = tracker.get_slot("tracking_number")
         done = [SlotSet("pending_problem", None)]
+        client = backend.client()
+        if intent in TICKET_INTENTS and not problem:
+            try:
+                return answer_tickets(tracker, client, intent)
+            except BackendError as exc:
+                if exc.kind == BackendError.UNAVAILABLE:
+                    return [SlotSet("problem_outcome", "unavailable")]
+                raise
         if problem not in HANDLERS or not number:
             return done + [SlotSet("problem_outcome", "show_status")]
-        client = backend.client()
         proof = _proof(tracker)
         try:
             shipment = client.shipment(number, **proof)

@@ -67,3 +67,24 @@ def can_transition(current: TicketStatus, new: TicketStatus) -> bool:
 def allowed_next(current: TicketStatus) -> list[str]:
     """The statuses a ticket may move to next, for error messages and the agent console."""
     return [s.value for s in STATUS_ORDER if s != current and can_transition(current, s)]
+
+
+# The names outlets and agents use for these processes (data shown in lists, like carriers' status names).
+TYPE_LABEL = {
+    TicketType.URGE: "催派",
+    TicketType.OUTLET_VERIFICATION: "网点核实",
+    TicketType.LOST_INVESTIGATION: "丢件调查",
+    TicketType.CLAIM: "理赔",
+    TicketType.FRESH_PRIORITY_CLAIM: "生鲜优先理赔",
+    TicketType.ADDRESS_CHANGE: "改址",
+    TicketType.COMPLAINT: "投诉",
+    TicketType.HANDOFF: "人工服务",
+    TicketType.OPS_ALERT: "运营预警",
+}
+STATUS_LABEL = {
+    TicketStatus.OPEN: "已受理",
+    TicketStatus.IN_PROGRESS: "处理中",
+    TicketStatus.WAITING_CUSTOMER: "等您补充",
+    TicketStatus.RESOLVED: "已解决",
+    TicketStatus.CLOSED: "已关闭",
+}

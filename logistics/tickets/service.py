@@ -20,6 +20,8 @@ from logistics.tickets.enums import (
     COMPLAINT_CATEGORIES,
     OPEN_STATUSES,
     SLA,
+    STATUS_LABEL,
+    TYPE_LABEL,
     TicketStatus,
     TicketType,
     allowed_next,
@@ -311,7 +313,9 @@ def summary(ticket: Ticket) -> dict:
     return {
         "id": ticket.id,
         "type": ticket.type,
+        "type_label": TYPE_LABEL.get(TicketType(ticket.type), ticket.type),
         "status": ticket.status,
+        "status_label": STATUS_LABEL.get(TicketStatus(ticket.status), ticket.status),
         "tracking_number": ticket.tracking_number,
         "conversation_id": ticket.conversation_id,
         "sla_due_at": to_iso(ticket.sla_due_at),

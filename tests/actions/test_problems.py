@@ -117,3 +117,58 @@ def test_repeating_a_request_never_makes_a_second_ticket(api, intent):
     for _ in range(3):
         converse("demo-chen", "海鲜晚了三天 快点处理", intent, entities=[{"entity": "goods_type", "value": "fresh"}])
     assert len([t for t in tickets_of(api, seed.DEMO_CHEN_FRESH) if t["type"] == "fresh_priority_claim"]) <= 1
+
+
+def ask_tickets(sender: str, text: str, intent: str, slots=None) -> dict:
+    tracker = make_tracker(sender, text, intent=intent, slots=slots or {})
+    return slots_of(ActionHandleProblem().run(CollectingDispatcher(), tracker, {}))
+
+
+def test_check_ticket_lists_the_open_tickets_in_plain_words(api):
+    converse("demo-zhao", "花瓶摔碎了", "report_damaged",
+             entities=[{"entity": "tracking_number", "value": seed.DEMO_ZHAO_DAMAGED}])
+    slots = ask_tickets("demo-zhao", "我反映的问题处理得怎么样了", "check_ticket")
+    assert slots["problem_outcome"] == "tickets_listed"
+    assert "理赔" in slots["tickets_text"] and "T" in slots["tickets_text"]
+
+
+def test_claim_status_shows_the_expected_payout_time(api):
+    converse("demo-zhao", "花瓶摔碎了", "report_damaged",
+             entities=[{"entity": "tracking_number", "value": seed.DEMO_ZHAO_DAMAGED}])
+    slots = ask_tickets("demo-zhao", "理赔到哪一步了", "claim_status")
+    assert slots["problem_outcome"] == "claims_listed"
+    assert "理赔" in slots["tickets_text"]
+
+
+def test_no_tickets_is_said_plainly():
+    assert ask_tickets("guest-no-tickets", "我的工单呢", "check_ticket")["problem_outcome"] == "no_tickets"
+    assert ask_tickets("guest-no-tickets", "理赔进度", "claim_status")["problem_outcome"] == "no_claims"
+
+
+def test_complaint_is_recorded_with_category_and_place(api):
+    slots = converse("demo-li", "快递员不送上门 让我自己下楼去拿 京东的那个", "complain_delivery_service",
+                     entities=[{"entity": "carrier", "value": "jd"}])
+    assert slots["problem_outcome"] == "complaint_recorded"
+    assert slots["complaint_category"] == "refused_door_delivery"
+    assert slots["complaint_place"]
+    ticket = api.get(f"/api/v1/tickets/{slots['ticket_ref'][1:]}").json()
+    assert ticket["type"] == "complaint" and ticket["details"]["category"] == "refused_door_delivery"
+
+
+def test_address_change_before_delivery_opens_a_ticket(api):
+    slots = converse("demo-zhang", "地址写错了 帮我改到公司", "change_address")
+    assert slots["problem_outcome"] == "address_change_opened"
+    assert [t["type"] for t in tickets_of(api, seed.DEMO_ZHANG_HELD)].count("address_change") == 1
+
+
+def test_address_change_after_dispatch_offers_what_remains():
+    slots = converse("demo-li", "改个地址 广州发来的那个", "change_address",
+                     entities=[{"entity": "location", "value": "广州"}])
+    assert slots["problem_outcome"] == "address_change_late"
+
+
+def test_file_claim_opens_a_claim_with_the_terms(api):
+    slots = converse("demo-wang", "我要申请理赔", "file_claim",
+                     entities=[{"entity": "tracking_number", "value": seed.DEMO_WANG_SENT_PROXY_SIGNED}])
+    assert slots["problem_outcome"] == "claim_opened"
+    assert slots["terms_summary"] or slots["insured"] == "yes"

@@ -25,7 +25,8 @@ def track(sender: str, text: str, intent: str = "track_parcel", entities=None, s
 def test_the_seed_example_is_answered_from_the_hub_notice():
     slots = track("demo-zhang", "我的快递怎么卡在杭州中转场3天了", intent="report_delay",
                   entities=[{"entity": "location", "value": "杭州"}])
-    assert slots["tracking_outcome"] == "answered"
+    # A delay is a problem: the parcel is identified here, action_handle_problem answers next.
+    assert slots["tracking_outcome"] == "problem" and slots["pending_problem"] == "report_delay"
     assert slots["tracking_number"] == seed.DEMO_ZHANG_HELD
     assert slots["shipment_situation"] == "held_incident"
     assert slots["hold_kind"] == "weather"
