@@ -34,32 +34,7 @@ def add_event(tracking_number: str):
 
 @blueprint.get("/shipments/<tracking_number>")
 def get_shipment(tracking_number: str):
-    phone_tail = request.args.get("phone_tail")
-    customer_id = query_int("customer_id")
-    if phone_tail is not None and not TAIL.fullmatch(phone_tail):
-        raise ApiError(400, "bad_request", "phone_tail must be the last 4 digits of a phone number")
-    if phone_tail is None and customer_id is None:
-        raise ApiError(403, "forbidden", "give phone_tail or customer_id to prove a link to this shipment")
-    conversation_id = request.args.get("conversation_id")
-    if conversation_id is not None and not 0 < len(conversation_id) <= 128:
-        raise ApiError(400, "bad_request", "conversation_id must have 1 to 128 characters")
-    shipment = service.require(session=session(), tracking_number=tracking_number)
-    customer = None
-    if customer_id is not None:
-        customer = customer_service.get(session=session(), customer_id=customer_id)
-    if phone_tail is not None and conversation_id and customer is None:
-        service.ensure_not_locked(session=session(), tracking_number=shipment.tracking_number,
-                                  conversation_id=conversation_id)
-    try:
-        role = service.link_role(shipment, phone_tail=phone_tail, customer=customer)
-    except ApiError as exc:
-        if phone_tail is not None and conversation_id and customer is None:
-            # The failed attempt must survive the 403's rollback, so it is committed on its own.
-            left = service.record_failed_tail(session=session(), tracking_number=shipment.tracking_number,
-                                              conversation_id=conversation_id)
-            session().commit()
-            exc.details = {"attempts_left": left}
-        raise
+    shipment, role = _proven_shipment(tracking_number)
     return service.detail(shipment, role)
 
 
@@ -71,7 +46,8 @@ def recognize(number: str):
 
 
 def _proven_shipment(tracking_number: str):
-    """The shipment, once the caller proved a link as GET /shipments/{number} asks (same checks, same lock)."""
+    """The shipment and the caller's role once they proved a link: customer id, or a phone tail that counts
+    towards the per-conversation lock (three wrong tails lock the number there for ten minutes)."""
     phone_tail = request.args.get("phone_tail")
     customer_id = query_int("customer_id")
     if phone_tail is not None and not TAIL.fullmatch(phone_tail):
@@ -88,7 +64,7 @@ def _proven_shipment(tracking_number: str):
         service.ensure_not_locked(session=session(), tracking_number=shipment.tracking_number,
                                   conversation_id=conversation_id)
     try:
-        service.link_role(shipment, phone_tail=phone_tail, customer=customer)
+        role = service.link_role(shipment, phone_tail=phone_tail, customer=customer)
     except ApiError as exc:
         if guarded:
             # Wrong tails count towards the same lock here, or these routes would be a way round it.
@@ -97,17 +73,17 @@ def _proven_shipment(tracking_number: str):
             session().commit()
             exc.details = {"attempts_left": left}
         raise
-    return shipment
+    return shipment, role
 
 
 @blueprint.get("/shipments/<tracking_number>/compensation")
 def get_compensation(tracking_number: str):
-    return compensation.liability(_proven_shipment(tracking_number))
+    return compensation.liability(_proven_shipment(tracking_number)[0])
 
 
 @blueprint.get("/shipments/<tracking_number>/outlet")
 def get_outlet(tracking_number: str):
-    shipment = _proven_shipment(tracking_number)
+    shipment, _ = _proven_shipment(tracking_number)
     place = outlet.waiting_place(session(), shipment)
     if place is None:
         raise ApiError(404, "not_at_outlet", f"shipment {shipment.tracking_number} is not waiting at an outlet, "
