@@ -36,6 +36,13 @@ def _database(kind: str, tmp_path_factory) -> Iterator:
         yield engine
         engine.dispose()
         return
+    with postgres_database() as engine:
+        yield engine
+
+
+@contextmanager
+def postgres_database() -> Iterator:
+    """A migrated PostgreSQL schema of its own on TEST_DATABASE_URL, dropped afterwards."""
     url = os.environ["TEST_DATABASE_URL"]
     schema = f"test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     admin = db.make_engine(url)

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from logistics import db, migrate, seed
 from logistics.customers.models import ChannelBinding, Customer
@@ -17,6 +16,7 @@ from logistics.network.models import Facility, Incident
 from logistics.shipments import tracking_numbers
 from logistics.shipments.models import Shipment, TrackingEvent
 from logistics.shipments.statuses import Status, is_active
+from tests.conftest import postgres_database
 
 NOW = datetime(2026, 11, 25, 6, 30, 0)  # 14:30 China time
 SMALL = 300
@@ -321,15 +321,8 @@ def test_default_size_seeds_quickly(tmp_path):
 
 @pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"),
                     reason="set TEST_DATABASE_URL to a PostgreSQL database")
-def test_default_size_seeds_postgresql_quickly():
-    url = os.environ["TEST_DATABASE_URL"]
-    schema = f"seed_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin = db.make_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = db.make_engine(url, schema=schema)
-    try:
-        migrate.upgrade(engine)
+def test_default_size_seeds_postgresql_quickly(tmp_path_factory):
+    with postgres_database() as engine:
         factory = db.session_factory(engine)
         started = time.perf_counter()
         report = seed.seed(factory, progress=False, now=NOW)
@@ -337,10 +330,5 @@ def test_default_size_seeds_postgresql_quickly():
         with factory() as session:
             assert _count(session, Shipment) == report.shipments == 2400
             assert _count(session, TrackingEvent) == report.events
-            # Reseeding must also work where foreign keys are enforced by the server.
+        # Reseeding must also work where foreign keys are enforced by the server.
         assert seed.seed(factory, shipments=50, progress=False, now=NOW).shipments == 50
-    finally:
-        engine.dispose()
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
