@@ -19,7 +19,10 @@ from actions.backend import BackendClient, BackendError
 from actions.formatting import clock_phrase, duration_phrase
 
 PROBLEM_INTENTS = ("urge_delivery", "report_lost", "report_damaged", "report_delay", "signed_not_received",
-                   "file_claim", "complain_delivery_service", "change_address")
+                   "file_claim", "complain_delivery_service", "change_address", "customs_inquiry")
+CUSTOMS_WAITING = {"customs_pending", "customs_processing"}
+# Customs usually allow about 15 days to supply what they ask for; past ~10 days we warn of a return.
+CUSTOMS_RETURN_RISK_DAYS = 10
 # Questions about tickets need no parcel: they are answered from the conversation's and customer's tickets.
 TICKET_INTENTS = ("check_ticket", "claim_status")
 CLAIM_TYPES = ("claim", "fresh_priority_claim", "lost_investigation")
@@ -218,6 +221,23 @@ def handle_change_address(ctx: ProblemContext) -> List[EventType]:
     return ticket_slots(ticket) + [SlotSet("problem_outcome", "address_change_opened")]
 
 
+def handle_customs(ctx: ProblemContext) -> List[EventType]:
+    """What the customs stage means, what the user may need to provide, and an honest word on returns."""
+    status = ctx.shipment["status"]
+    customs_events = [e for e in ctx.shipment.get("events") or [] if e["status"].startswith("customs_")]
+    since = customs_events[-1]["time"] if customs_events else None
+    days = _hours_since(since) / 24 if since else 0.0
+    events: List[EventType] = [SlotSet("customs_days", duration_phrase(days * 24) if since else "")]
+    if status == "customs_exception":
+        risk = "high" if days >= CUSTOMS_RETURN_RISK_DAYS else "low"
+        return events + [SlotSet("customs_risk", risk), SlotSet("problem_outcome", "customs_action_needed")]
+    if status in CUSTOMS_WAITING:
+        return events + [SlotSet("problem_outcome", "customs_in_progress")]
+    if customs_events:
+        return events + [SlotSet("problem_outcome", "customs_done")]
+    return events + [SlotSet("problem_outcome", "customs_not_international")]
+
+
 def ticket_line(ticket: Dict[str, Any], when: Optional[str]) -> str:
     """One ticket as a list line: reference, process, status and the time it promises."""
     return " · ".join(p for p in (f"T{ticket['id']}", ticket.get("type_label") or ticket["type"],
@@ -247,6 +267,7 @@ def answer_tickets(tracker: Tracker, client: BackendClient, intent: str) -> List
 
 
 HANDLERS: Dict[str, Callable[[ProblemContext], List[EventType]]] = {
+    "customs_inquiry": handle_customs,
     "file_claim": handle_file_claim,
     "complain_delivery_service": handle_complaint,
     "change_address": handle_change_address,

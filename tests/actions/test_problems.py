@@ -172,3 +172,15 @@ def test_file_claim_opens_a_claim_with_the_terms(api):
                      entities=[{"entity": "tracking_number", "value": seed.DEMO_WANG_SENT_PROXY_SIGNED}])
     assert slots["problem_outcome"] == "claim_opened"
     assert slots["terms_summary"] or slots["insured"] == "yes"
+
+
+def test_customs_in_progress_is_explained_without_a_return_scare():
+    slots = converse("demo-li", "奶粉清关要多久 会不会被退件", "customs_inquiry",
+                     entities=[{"entity": "tracking_number", "value": seed.DEMO_LI_CUSTOMS}])
+    assert slots["problem_outcome"] == "customs_in_progress"
+    assert slots["customs_days"]
+
+
+def test_customs_question_about_a_domestic_parcel():
+    slots = converse("demo-zhang", "我的件要清关吗", "customs_inquiry")
+    assert slots["problem_outcome"] == "customs_not_international"
