@@ -39,6 +39,7 @@ LOST_AFTER_HOURS = 72
 NOT_YET_AT_OUTLET = {"created", "picked_up", "in_transit", "arrived_hub", "departed_hub", "customs_pending",
                      "customs_processing", "customs_cleared"}
 SIGNED = {"delivered", "in_locker", "at_station"}
+OPEN = {"open", "in_progress", "waiting_customer"}
 
 
 def _hours_since(iso: Optional[str]) -> float:
@@ -63,10 +64,11 @@ def ticket_slots(ticket: Dict[str, Any], prefix: str = "ticket") -> List[EventTy
 class ProblemContext:
     """What the handler knows: the conversation, the parcel (as the caller may see it) and the backend."""
 
-    def __init__(self, tracker: Tracker, client: BackendClient, shipment: Dict[str, Any]):
+    def __init__(self, tracker: Tracker, client: BackendClient, shipment: Dict[str, Any], proof: Dict[str, Any]):
         self.tracker = tracker
         self.client = client
         self.shipment = shipment
+        self.proof = proof
         self.number = shipment["tracking_number"]
         self.last = _last_event(shipment)
         self.role = shipment.get("role") or "recipient"
@@ -80,9 +82,9 @@ class ProblemContext:
     def text(self) -> str:
         return self.tracker.latest_message.get("text") or ""
 
-    def open_tickets(self, type_: str) -> List[Dict[str, Any]]:
-        tickets = self.client.tickets(tracking_number=self.number)
-        return [t for t in tickets if t["type"] == type_ and t["status"] in ("open", "in_progress", "waiting_customer")]
+    def tickets(self, type_: str) -> List[Dict[str, Any]]:
+        """This parcel's tickets of one type, newest first."""
+        return [t for t in self.client.tickets(tracking_number=self.number) if t["type"] == type_]
 
 
 def handle_urge(ctx: ProblemContext) -> List[EventType]:
@@ -102,8 +104,9 @@ def handle_urge(ctx: ProblemContext) -> List[EventType]:
         SlotSet("waited", duration_phrase(outlet.get("waited_hours") or 0)),
     ]
     now = datetime.now(timezone.utc)
-    for ticket in ctx.open_tickets("urge"):
-        if datetime.fromisoformat(ticket["sla_due_at"]) > now:
+    urges = ctx.tickets("urge")
+    for ticket in urges:
+        if ticket["status"] in OPEN and datetime.fromisoformat(ticket["sla_due_at"]) > now:
             ctx.client.update_ticket(ticket["id"], note=f"用户再次催促：{ctx.text}", actor="assistant")
             age = duration_phrase(_hours_since(ticket["created_at"]))
             return events + ticket_slots(ticket) + [SlotSet("ticket_age", age),
@@ -111,8 +114,7 @@ def handle_urge(ctx: ProblemContext) -> List[EventType]:
     if not outlet.get("overdue"):
         return events + [SlotSet("problem_outcome", "urge_within_window")]
     # One key per SLA window: a retry inside it finds the same ticket, a new urge after it opens a new one.
-    previous = len([t for t in ctx.client.tickets(tracking_number=ctx.number) if t["type"] == "urge"])
-    ticket = ctx.open_ticket("urge", f"urge:{ctx.number}:{previous}", outlet=outlet.get("code"),
+    ticket = ctx.open_ticket("urge", f"urge:{ctx.number}:{len(urges)}", outlet=outlet.get("code"),
                              waited_hours=outlet.get("waited_hours"))
     return events + ticket_slots(ticket) + [SlotSet("problem_outcome", "urge_created")]
 
@@ -258,7 +260,7 @@ def answer_tickets(tracker: Tracker, client: BackendClient, intent: str) -> List
         lines = [ticket_line(t, t.get("expected_payout_at") or t["sla_due_at"]) for t in claims[:5]]
         return [SlotSet("tickets_text", "\n".join(lines)), SlotSet("ticket_count", str(len(claims))),
                 SlotSet("problem_outcome", "claims_listed")]
-    open_ = [t for t in tickets if t["status"] in ("open", "in_progress", "waiting_customer")]
+    open_ = [t for t in tickets if t["status"] in OPEN]
     if not open_:
         return [SlotSet("problem_outcome", "no_tickets")]
     lines = [ticket_line(t, t["sla_due_at"]) for t in open_[:5]]
@@ -302,9 +304,7 @@ class ActionHandleProblem(Action):
         proof = _proof(tracker)
         try:
             shipment = client.shipment(number, **proof)
-            ctx = ProblemContext(tracker, client, shipment)
-            ctx.proof = proof
-            return done + HANDLERS[problem](ctx)
+            return done + HANDLERS[problem](ProblemContext(tracker, client, shipment, proof))
         except BackendError as exc:
             if exc.kind == BackendError.UNAVAILABLE:
                 # The problem stays pending: the next message retries it and the keys keep it single.
