@@ -20,6 +20,9 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     seed_shipments: int = 2400
     seed_random: int = 20261125
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: str = "dev-rasa-token"
+    public_base_url: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -40,5 +43,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         threads=int(env.get("BACKEND_THREADS") or 8),
         seed_shipments=int(env.get("SEED_SHIPMENTS") or 2400),
         seed_random=int(env.get("SEED_RANDOM") or 20261125),
+        rasa_url=env.get("RASA_URL") or f"http://127.0.0.1:{env.get('RASA_PORT') or 5005}",
+        rasa_token=env.get("RASA_TOKEN") or "dev-rasa-token",
+        public_base_url=env.get("PUBLIC_BASE_URL") or "",
         extra={"TEST_DATABASE_URL": env.get("TEST_DATABASE_URL", "")},
     )

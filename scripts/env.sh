@@ -11,6 +11,9 @@ export RASA_PORT="${RASA_PORT:-5005}"
 export LOGISTICS_API_TOKEN="${LOGISTICS_API_TOKEN:-dev-token}"
 export BACKEND_URL="${BACKEND_URL:-http://127.0.0.1:${BACKEND_PORT}}"
 export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:${ACTIONS_PORT}/webhook}"
+export RASA_URL="${RASA_URL:-http://127.0.0.1:${RASA_PORT}}"
+# Protects Rasa's HTTP API (trackers, pause/resume); channels (webhooks, socket.io) stay open.
+export RASA_TOKEN="${RASA_TOKEN:-dev-rasa-token}"
 export RASA_ENDPOINTS="${RASA_ENDPOINTS:-endpoints.yml}"
 export TRACKER_DB="${TRACKER_DB:-var/tracker.db}"
 # Rasa and TensorFlow chatter that hides the useful lines.

@@ -77,6 +77,7 @@ def stack(tmp_path_factory):
     env = {**os.environ, **{k: str(v) for k, v in ports.items()},
            "DATABASE_URL": f"sqlite:///{work / 'logistics.db'}",
            "LOGISTICS_API_TOKEN": "e2e-token",
+           "RASA_URL": f"http://127.0.0.1:{ports['RASA_PORT']}", "RASA_TOKEN": "e2e-rasa-token",
            "BACKEND_URL": f"http://127.0.0.1:{ports['BACKEND_PORT']}",
            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ports['ACTIONS_PORT']}/webhook",
            "TRACKER_DB": str(work / "tracker.db"),
@@ -89,7 +90,8 @@ def stack(tmp_path_factory):
         "backend": [sys.executable, "-m", "logistics", "serve"],
         "actions": [str(VENV_BIN / "rasa"), "run", "actions", "--port", str(ports["ACTIONS_PORT"]),
                     "--actions", "actions"],
-        "rasa": [str(VENV_BIN / "rasa"), "run", "--enable-api", "--port", str(ports["RASA_PORT"]),
+        "rasa": [str(VENV_BIN / "rasa"), "run", "--enable-api", "--auth-token", "e2e-rasa-token",
+                 "--port", str(ports["RASA_PORT"]),
                  "--credentials", "credentials.yml", "--endpoints", "endpoints.yml", "--model", str(models[-1])],
     }
     procs = []
