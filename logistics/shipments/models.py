@@ -79,6 +79,25 @@ class TailAttempt(Base):
     failed_at = Column(DateTime, nullable=False, default=utcnow)
 
 
+class ArrivalWatch(Base):
+    """A conversation asked to be told when this parcel reaches its delivery outlet (or goes out for delivery)."""
+
+    __tablename__ = "arrival_watches"
+    __table_args__ = (Index("ux_arrival_watches_conversation", "tracking_number", "conversation_id", unique=True),)
+
+    id = Column(Integer, primary_key=True)
+    tracking_number = Column(String(40), nullable=False)
+    conversation_id = Column(String(128), nullable=False)
+    channel = Column(String(16), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    notified_at = Column(DateTime)
+
+
+class WatchIn(BaseModel):
+    conversation_id: str = Field(..., min_length=1, max_length=128)
+    channel: str = Field("rest", regex=r"^(rest|socketio|wechat)$")
+
+
 class PartyIn(BaseModel):
     name: Optional[str] = Field(None, max_length=60)
     phone: str

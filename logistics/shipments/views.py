@@ -8,8 +8,8 @@ from flask import Blueprint, request
 from logistics.customers import service as customer_service
 from logistics.errors import ApiError
 from logistics.http import parse, query_int, session
-from logistics.shipments import service
-from logistics.shipments.models import EventIn, ShipmentIn
+from logistics.shipments import service, watches
+from logistics.shipments.models import EventIn, ShipmentIn, WatchIn
 from logistics.tickets import compensation, outlet
 
 blueprint = Blueprint("shipments", __name__)
@@ -28,6 +28,7 @@ def add_event(tracking_number: str):
     shipment = service.require(session=session(), tracking_number=tracking_number)
     data = parse(EventIn)
     event = service.add_event(session=session(), shipment=shipment, data=data)
+    watches.notify_later(watches.due(session=session(), shipment=shipment))
     return {"tracking_number": shipment.tracking_number, "status": shipment.status,
             "event": service.event_dict(event)}, 201
 
@@ -36,6 +37,18 @@ def add_event(tracking_number: str):
 def get_shipment(tracking_number: str):
     shipment, role = _proven_shipment(tracking_number)
     return service.detail(shipment, role)
+
+
+@blueprint.post("/shipments/<tracking_number>/watches")
+def add_watch(tracking_number: str):
+    """Tell this conversation when the parcel reaches its outlet; the caller proves a link like a read."""
+    shipment, _role = _proven_shipment(tracking_number)
+    data = parse(WatchIn)
+    watch, created = watches.add(session=session(), shipment=shipment, data=data)
+    body = watches.watch_dict(watch)
+    body["status"] = shipment.status
+    body["already_arrived"] = shipment.status in watches.ARRIVED
+    return body, 201 if created else 200
 
 
 @blueprint.get("/tracking-numbers/<number>")
