@@ -239,9 +239,10 @@ def summary_line(package: Dict[str, Any]) -> str:
         parts.append("单号 " + "、".join(numbers[:3]))
     triggered = package.get("triggered") or []
     if triggered:
-        parts.append("已办理的" + "、".join(dict.fromkeys(t["type_label"] for t in triggered)) + "记录")
+        parts.append("已为您发起的" + "、".join(dict.fromkeys(t["type_label"] for t in triggered)) + "处理")
     if package.get("notes"):
-        parts.append("您补充的" + "；".join(package["notes"][:3]))
+        notes = [n.replace("用户留的地址是", "地址是") for n in package["notes"][:3]]
+        parts.append("您补充的情况（" + "；".join(notes) + "）")
     return "，".join(parts)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hmac
+import logging
 import secrets
 from datetime import datetime
 
@@ -29,6 +30,7 @@ from logistics.timeutil import CST, to_iso, utcnow
 blueprint = Blueprint("agent", __name__, url_prefix="/agent", template_folder="templates", static_folder="static",
                       static_url_path="/static")
 CSRF_KEY = "csrf_token"
+log = logging.getLogger(__name__)
 
 
 def csrf_token() -> str:
@@ -214,7 +216,8 @@ def api_transcript(handoff_id: int):
                   for m in handoff.messages if m.delivered_at is not None]
         lines += [{"role": "agent", "text": m["text"], "time": m["created_at"], "agent": m["agent_name"],
                    "delivered": False, "error": m["last_error"]} for m in pending]
-        return {"live": False, "warning": f"Rasa 暂时不可达，显示的是转人工时的记录：{exc}"[:300],
+        log.warning("transcript of handoff %s: %s", handoff.id, exc)
+        return {"live": False, "warning": "机器人服务暂时不可达，显示的是转人工时的记录",
                 "paused": None, "lines": lines, "pending": pending}
     lines = []
     for item in messages(tracker):

@@ -36,7 +36,7 @@ def relay(*, session: Session, handoff: Handoff) -> bool:
         rasa().execute(handoff.conversation_id, RELAY_ACTION)
     except RasaUnavailable as exc:
         log.warning("relay of handoff %s failed: %s", handoff.id, exc)
-        service.record_delivery_failure(session=session, handoff=handoff, error=str(exc))
+        service.record_delivery_failure(session=session, handoff=handoff, error="机器人服务不可达，消息排队待重发")
         session.commit()
         return False
     session.expire_all()

@@ -60,7 +60,8 @@ def test_rest_handoff_pause_relay_close_and_rating(stack):
     assert transcript["lines"][-1] == {"role": "user", "text": "我家是老小区没电梯，麻烦快点",
                                        "time": transcript["lines"][-1]["time"]}
 
-    reply = console.post(f"/agent/api/handoffs/{handoff['id']}/messages", json={"text": "您好，我是客服小林，已联系驿站"})
+    reply = console.post(f"/agent/api/handoffs/{handoff['id']}/messages",
+                         json={"text": "您好，我是客服小林，已联系驿站"})
     assert reply.status_code == 201 and reply.json()["delivered"] is True
     bot_events = [e for e in rasa_tracker(stack, sender)["events"] if e["event"] == "bot"]
     assert bot_events[-1]["text"] == "您好，我是客服小林，已联系驿站"

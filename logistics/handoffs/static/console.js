@@ -204,7 +204,8 @@
       const who = line.role === "user" ? "用户" : line.role === "agent" ? (line.agent || "客服") : "机器人";
       const state = line.role === "agent" && line.delivered === false ? "（未送达，将重试）" : "";
       return el("li", { class: line.role + (line.delivered === false ? " pending" : "") },
-        el("span", { class: "meta" }, `${who} ${clock(line.time)}${state}`), line.text,
+        el("span", { class: "meta" }, `${who} ${clock(line.time)}${state}`),
+        line.role === "user" && line.text.startsWith("/") ? `（点了按钮：${line.text}）` : line.text,
         line.buttons ? el("span", { class: "meta" }, `[${line.buttons.join("] [")}]`) : null);
     }));
     if (atBottom || box.dataset.init !== String(current)) { box.scrollTop = box.scrollHeight; box.dataset.init = String(current); }
