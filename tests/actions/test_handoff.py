@@ -26,6 +26,7 @@ from logistics import db, seed
 from logistics.handoffs.models import Handoff
 from logistics.tickets.models import Ticket
 from logistics.timeutil import utcnow
+from tests.conftest import _backends, _database, serve
 
 NUMBER = "tracking_number"
 
@@ -75,6 +76,20 @@ class Conversation:
         elif intent == "inform" and self.slots.get("tracking_outcome") in ("need_tail", "wrong_tail"):
             self.run(ActionTrackParcel())
         return self.slots
+
+
+@pytest.fixture(scope="module", params=_backends())
+def demo_engine(request, tmp_path_factory):
+    """A demo database of this module's own: the tickets these conversations open must not meet the problem
+    tests' expectations of a fresh parcel."""
+    with _database(request.param, tmp_path_factory) as engine:
+        seed.seed(db.session_factory(engine), shipments=200, progress=False)
+        yield engine
+
+
+@pytest.fixture(scope="module")
+def backend_url(demo_engine):
+    yield from serve(demo_engine)
 
 
 @pytest.fixture()
