@@ -7,7 +7,8 @@ transcript. The backend completes it from its data (last scans, tickets already 
 While the conversation is paused Rasa logs the user's messages and runs nothing, so the agent's console reads the
 live transcript from the tracker. An agent's reply is stored by the backend, which then runs
 action_relay_agent_reply in the conversation: the reply goes out on the user's own channel as a normal bot message
-with a `{"type": "agent_message", "from": "agent", ...}` custom payload, so a widget can show who wrote it.
+with a custom payload `{"data": {"type": "agent_message", "from": "agent", ...}}`, so a widget can show who wrote
+it (socketio delivers the `data` object as a bot_uttered message of its own, right after the text).
 """
 from __future__ import annotations
 
@@ -303,7 +304,9 @@ class ActionRelayAgentReply(Action):
                     except BackendError as exc:
                         log.warning("could not mark message %s delivered: %s", message["id"], exc)
                         continue
-                    dispatcher.utter_message(text=message["text"], json_message=agent_payload(message))
+                    # Rasa's socketio channel emits the custom payload's keys as emit() arguments: the marker
+                    # travels as `data` (the widget receives it as its own bot_uttered message after the text).
+                    dispatcher.utter_message(text=message["text"], json_message={"data": agent_payload(message)})
         except BackendError as exc:
             # The messages stay queued; the console shows them as not delivered and retries.
             log.warning("relay for %s failed: %s", tracker.sender_id, exc)

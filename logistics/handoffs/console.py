@@ -222,6 +222,7 @@ def api_transcript(handoff_id: int):
     lines = []
     for item in messages(tracker):
         custom = item.get("custom") or {}
+        custom = custom.get("data") if isinstance(custom, dict) and isinstance(custom.get("data"), dict) else custom
         if item["role"] == "bot" and isinstance(custom, dict) and custom.get("from") == "agent":
             lines.append({"role": "agent", "text": item["text"], "time": _time(item["time"]),
                           "agent": custom.get("agent"), "delivered": True})

@@ -288,7 +288,7 @@ def test_relay_delivers_once_and_marks_agent_messages(api, demo_db, backend_url)
     assert reply.status_code == 201 and reply.json()["delivered"] is False
     chat.run(ActionRelayAgentReply())
     assert [m["text"] for m in chat.dispatched] == ["您好，我是客服小王，马上帮您处理"]
-    custom = chat.dispatched[0]["custom"]
+    custom = chat.dispatched[0]["custom"]["data"]
     assert custom["from"] == "agent" and custom["type"] == "agent_message" and custom["agent"]
     chat.run(ActionRelayAgentReply())
     assert chat.dispatched == []

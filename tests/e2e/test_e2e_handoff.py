@@ -65,7 +65,7 @@ def test_rest_handoff_pause_relay_close_and_rating(stack):
     assert reply.status_code == 201 and reply.json()["delivered"] is True
     bot_events = [e for e in rasa_tracker(stack, sender)["events"] if e["event"] == "bot"]
     assert bot_events[-1]["text"] == "您好，我是客服小林，已联系驿站"
-    assert bot_events[-1]["data"]["custom"]["from"] == "agent"
+    assert bot_events[-1]["data"]["custom"]["data"]["from"] == "agent"
     # A retry delivers nothing twice.
     assert console.post(f"/agent/api/handoffs/{handoff['id']}/retry").json()["pending"] == []
     assert len([e for e in rasa_tracker(stack, sender)["events"] if e["event"] == "bot"]) == len(bot_events)
