@@ -130,6 +130,25 @@ class BackendClient:
     def ticket(self, ticket_id: int) -> dict:
         return self._call("GET", f"/api/v1/tickets/{ticket_id}")
 
+    def create_handoff(self, body: dict) -> dict:
+        """Queue the conversation for a human with its package (idempotent by body["idempotency_key"])."""
+        return self._call("POST", "/api/v1/handoffs", json=body)
+
+    def handoffs(self, conversation_id: str) -> list[dict]:
+        """The conversation's handoffs, newest first."""
+        return self._call("GET", "/api/v1/handoffs", params={"conversation_id": conversation_id})["handoffs"]
+
+    def outbox(self, handoff_id: int) -> list[dict]:
+        """The agent's messages not yet delivered to the user, oldest first."""
+        return self._call("GET", f"/api/v1/handoffs/{handoff_id}/outbox")["messages"]
+
+    def mark_delivered(self, handoff_id: int, message_id: int) -> dict:
+        return self._call("POST", f"/api/v1/handoffs/{handoff_id}/outbox/{message_id}/delivered", json={})
+
+    def rate_handoff(self, handoff_id: int, rating: int, comment: str | None = None) -> dict:
+        body = {"rating": rating, **({"comment": comment} if comment else {})}
+        return self._call("POST", f"/api/v1/handoffs/{handoff_id}/rating", json=body)
+
 
 _client: BackendClient | None = None
 

@@ -1,4 +1,5 @@
-"""Unclear messages: offer the likely intents as quick replies; after two misunderstandings, offer a human."""
+"""Unclear messages: offer the likely intents as quick replies; after two misunderstandings, or to an angry user,
+offer a human."""
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -6,6 +7,8 @@ from typing import Any, Dict, List
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+
+from actions.emotion import ANGRY, detect
 
 FALLBACK = "nlu_fallback"
 # Intents we can offer as a quick reply (the domain has a clarify variation for each).
@@ -43,6 +46,10 @@ class ActionClarify(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[str, Any]) -> List[EventType]:
+        texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+        # An angry user is not quizzed about what they meant: a person takes over if they want.
+        if detect(texts[-3:]).level == ANGRY:
+            return [SlotSet("clarify_outcome", "offer_human_angry")]
         if misunderstanding_streak(tracker) >= 2:
             return [SlotSet("clarify_outcome", "offer_human")]
         return [SlotSet("clarify_outcome", "clarify"), SlotSet("clarify_top", top_candidate(tracker))]

@@ -1,4 +1,4 @@
-"""Command line of the backend: serve, migrate, seed, init (migrate + seed when empty)."""
+"""Command line of the backend: serve, migrate, seed, init (migrate + seed when empty), agent-add."""
 from __future__ import annotations
 
 import argparse
@@ -19,6 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--if-empty", action="store_true", help="do nothing when the database holds shipments")
     seed.add_argument("--quiet", action="store_true", help="no progress bar")
     sub.add_parser("init", help="migrate, then seed if the database is empty")
+    agent_add = sub.add_parser("agent-add", help="create a console agent (or set a new password); asks for it")
+    agent_add.add_argument("username")
+    agent_add.add_argument("--name", default=None, help="display name shown to colleagues")
     revision = sub.add_parser("revision", help="autogenerate a migration from the models")
     revision.add_argument("-m", "--message", required=True)
     args = parser.parse_args(argv)
@@ -39,6 +42,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "revision":
         migrate.revision(engine, args.message)
         return 0
+    if args.command == "agent-add":
+        import getpass
+
+        from logistics.handoffs import service as handoff_service
+
+        password = getpass.getpass(f"password for {args.username}: ")
+        if len(password) < 8:
+            print("the password needs at least 8 characters", file=sys.stderr)
+            return 2
+        with db.transaction(db.session_factory(engine)) as session:
+            handoff_service.create_agent(session=session, username=args.username, password=password,
+                                         display_name=args.name)
+        print(f"agent {args.username} can log in at /agent/login", flush=True)
+        return 0
     if args.command in ("migrate", "init"):
         migrate.upgrade(engine)
     if args.command in ("seed", "init"):
@@ -50,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
         report = seed_module.seed(factory, shipments=count, random_seed=settings.seed_random,
                                   if_empty=if_empty, progress=not getattr(args, "quiet", False))
         print(report.describe(), flush=True)
+        from logistics.handoffs import service as handoff_service
+
+        with db.transaction(factory) as session:
+            handoff_service.ensure_demo_agent(session=session, password=settings.agent_demo_password)
+        print("Agent console: /agent/login as agent (password AGENT_DEMO_PASSWORD, demo default "
+              "agent-demo-2026).", flush=True)
     return 0
 
 

@@ -10,6 +10,8 @@ from werkzeug.exceptions import HTTPException
 from logistics import db
 from logistics.customers.views import blueprint as customers_bp
 from logistics.errors import ApiError
+from logistics.handoffs.console import blueprint as console_bp
+from logistics.handoffs.views import blueprint as handoffs_bp
 from logistics.openapi import build_openapi
 from logistics.settings import Settings
 from logistics.shipments.views import blueprint as shipments_bp
@@ -29,6 +31,11 @@ def create_app(settings: Settings, engine=None) -> Flask:
     app.extensions["engine"] = engine
     app.extensions["session_factory"] = db.session_factory(engine)
     app.extensions["settings"] = settings
+    # The agent console's session cookie: signed, not readable by scripts, not sent on cross-site POSTs.
+    app.secret_key = settings.agent_secret_key
+    app.config.update(SESSION_COOKIE_NAME="agent_session", SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=settings.agent_cookie_secure,
+                      PERMANENT_SESSION_LIFETIME=12 * 3600)
 
     api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
@@ -39,9 +46,10 @@ def create_app(settings: Settings, engine=None) -> Flask:
         if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), settings.api_token):
             raise ApiError(401, "unauthorized", "send Authorization: Bearer <LOGISTICS_API_TOKEN>")
 
-    for blueprint in (customers_bp, shipments_bp, tickets_bp):
+    for blueprint in (customers_bp, shipments_bp, tickets_bp, handoffs_bp):
         api.register_blueprint(blueprint)
     app.register_blueprint(api)
+    app.register_blueprint(console_bp)
 
     @app.get("/health")
     def health():

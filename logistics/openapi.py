@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from logistics.customers.models import CustomerIn
+from logistics.handoffs.models import HandoffIn, RatingIn
 from logistics.shipments.models import EventIn, ShipmentIn
 from logistics.shipments.statuses import Status
 from logistics.tickets.enums import COMPLAINT_CATEGORIES, TicketStatus, TicketType
@@ -34,7 +35,7 @@ def _param(name: str, where: str = "query", required: bool = False, schema: dict
 def build_openapi() -> dict:
     """Build the document once per process."""
     schemas = {}
-    for model in (CustomerIn, ShipmentIn, EventIn, TicketIn, TicketPatch, EvidenceIn):
+    for model in (CustomerIn, ShipmentIn, EventIn, TicketIn, TicketPatch, EvidenceIn, HandoffIn, RatingIn):
         schema = model.schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("definitions", {}))
         schemas[model.__name__] = schema
@@ -106,6 +107,7 @@ def build_openapi() -> dict:
                     **{code: {"description": "error", "content": {"application/json": {"schema": ERROR}}}
                        for code in ("401", "404")},
                 }}},
+            **_handoff_paths(),
             "/api/v1/shipments/{tracking_number}/compensation": {"get": _with_answer(_op(
                 "Liability cap, basis and claim timelines of a parcel, for a caller who proves a link",
                 params=proof, errors=("400", "401", "403", "404", "429")), "Compensation")},
@@ -113,6 +115,33 @@ def build_openapi() -> dict:
                 "The outlet, station or locker where the parcel waits; 404 not_at_outlet when it does not wait at "
                 "one", params=proof, errors=("400", "401", "403", "404", "429")), "Outlet")},
         },
+    }
+
+
+def _handoff_paths() -> dict:
+    handoff_id = _param("handoff_id", "path", True, {"type": "integer"})
+    return {
+        "/api/v1/handoffs": {
+            "post": _op("Queue the conversation for a human agent with its package (诉求, numbers, 补充信息, emotion, "
+                        "transcript); the backend adds each parcel's status and last scan, the tickets already "
+                        "triggered with their age and the masked contact, and opens a handoff ticket. 201 new; 200 "
+                        "for the same idempotency_key or when the conversation already has an open handoff",
+                        body="HandoffIn", ok="201", errors=("400", "401", "404", "415", "422")),
+            "get": _op("The handoffs of a conversation, newest first",
+                       params=[_param("conversation_id", required=True)]),
+        },
+        "/api/v1/handoffs/{handoff_id}": {"get": _op(
+            "One handoff: status, queue position, rough wait, package, agent replies with delivery state",
+            params=[handoff_id])},
+        "/api/v1/handoffs/{handoff_id}/outbox": {"get": _op(
+            "Agent replies not yet delivered to the user, oldest first (read by action_relay_agent_reply)",
+            params=[handoff_id])},
+        "/api/v1/handoffs/{handoff_id}/outbox/{message_id}/delivered": {"post": _op(
+            "Mark a reply delivered (idempotent)",
+            params=[handoff_id, _param("message_id", "path", True, {"type": "integer"})])},
+        "/api/v1/handoffs/{handoff_id}/rating": {"post": _op(
+            "The user's 1-5 rating of a closed handoff (409 while it is open)", body="RatingIn", params=[handoff_id],
+            errors=("400", "401", "404", "409", "422"))},
     }
 
 

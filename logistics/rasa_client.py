@@ -32,7 +32,8 @@ class RasaClient:
             response = self.http.request(method, f"{self.base_url}{path}", params=params,
                                          timeout=self.timeout, **kwargs)
         except requests.RequestException as exc:
-            raise RasaUnavailable(f"Rasa at {self.base_url} is unreachable: {exc}") from exc
+            # The exception's text holds the URL with the token in its query: never pass it on.
+            raise RasaUnavailable(f"Rasa at {self.base_url} is unreachable ({type(exc).__name__})") from None
         if response.status_code >= 400:
             raise RasaUnavailable(f"Rasa answered {response.status_code} on {method} {path}: {response.text[:200]}")
         return response.json() if response.content else None

@@ -23,6 +23,10 @@ class Settings:
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = "dev-rasa-token"
     public_base_url: str = ""
+    # Agent console: the key that signs its session cookie, the demo agent's password, HTTPS-only cookies.
+    agent_secret_key: str = "dev-agent-secret-change-me"
+    agent_demo_password: str = "agent-demo-2026"
+    agent_cookie_secure: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -46,5 +50,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         rasa_url=env.get("RASA_URL") or f"http://127.0.0.1:{env.get('RASA_PORT') or 5005}",
         rasa_token=env.get("RASA_TOKEN") or "dev-rasa-token",
         public_base_url=env.get("PUBLIC_BASE_URL") or "",
+        agent_secret_key=env.get("AGENT_SECRET_KEY") or "dev-agent-secret-change-me",
+        agent_demo_password=env.get("AGENT_DEMO_PASSWORD") or "agent-demo-2026",
+        agent_cookie_secure=(env.get("AGENT_COOKIE_SECURE") or "").lower() in ("1", "true", "yes"),
         extra={"TEST_DATABASE_URL": env.get("TEST_DATABASE_URL", "")},
     )

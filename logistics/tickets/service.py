@@ -343,4 +343,6 @@ def detail(ticket: Ticket) -> dict:
             {"kind": h.kind, "actor": h.actor, "data": h.data, "created_at": to_iso(h.created_at)}
             for h in ticket.history
         ],
+        # A handoff ticket carries what the agent was handed: 诉求, 已触发, 补充信息, parcels, transcript.
+        **({"package": (ticket.details or {}).get("package")} if ticket.type == TicketType.HANDOFF.value else {}),
     }

@@ -107,7 +107,8 @@ def stack(tmp_path_factory):
         backend = start("backend")
         start("actions")
         start("rasa")
-        deadline = time.time() + 180
+        # A loaded shared machine may need longer to load the model (E2E_START_TIMEOUT seconds).
+        deadline = time.time() + float(os.environ.get("E2E_START_TIMEOUT") or 180)
         _wait(f"http://127.0.0.1:{ports['BACKEND_PORT']}/health", deadline, procs)
         _wait(f"http://127.0.0.1:{ports['ACTIONS_PORT']}/health", deadline, procs)
         _wait(f"http://127.0.0.1:{ports['RASA_PORT']}/", deadline, procs)

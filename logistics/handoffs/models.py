@@ -1,0 +1,139 @@
+"""Handoff, agent reply and agent tables, and the request schemas of the handoff API."""
+from __future__ import annotations
+
+from typing import List, Optional
+
+from pydantic import BaseModel, Field, validator
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import relationship
+
+from logistics.db import Base
+from logistics.handoffs.enums import HandoffStatus
+from logistics.shipments.tracking_numbers import normalize
+from logistics.timeutil import utcnow
+
+
+class Agent(Base):
+    """A human agent who logs in to the console; the password is stored as a werkzeug hash only."""
+
+    __tablename__ = "agents"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    display_name = Column(String(64), nullable=False)
+    password_hash = Column(String(256), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+
+    id = Column(Integer, primary_key=True)
+    # The `handoff` ticket created with it: SLA, history (claimed, replies, closed) and the package.
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    channel = Column(String(16), nullable=False)
+    customer_id = Column(Integer, ForeignKey("customers.id", ondelete="SET NULL"), index=True)
+    contact = Column(String(64))  # masked
+    status = Column(String(16), nullable=False, default=HandoffStatus.QUEUED.value, index=True)
+    priority = Column(Integer, nullable=False, default=3)
+    reason = Column(String(32), nullable=False)
+    emotion = Column(String(16), nullable=False, default="calm")
+    package = Column(JSON, nullable=False, default=dict)
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"), index=True)
+    idempotency_key = Column(String(200), nullable=False, unique=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    claimed_at = Column(DateTime)
+    closed_at = Column(DateTime)
+    # When the bot was given the conversation back (resume + rating question); null while that failed.
+    resumed_at = Column(DateTime)
+    rating = Column(Integer)
+    rating_comment = Column(String(500))
+    rated_at = Column(DateTime)
+
+    agent = relationship("Agent")
+    messages = relationship("HandoffMessage", back_populates="handoff", order_by="HandoffMessage.id",
+                            cascade="all, delete-orphan")
+
+
+class HandoffMessage(Base):
+    """An agent's reply; delivered_at is set by the action that put it on the user's channel."""
+
+    __tablename__ = "handoff_messages"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False, index=True)
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="SET NULL"))
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    delivered_at = Column(DateTime)
+    last_error = Column(String(300))
+
+    handoff = relationship("Handoff", back_populates="messages")
+    agent = relationship("Agent")
+
+
+class TranscriptLine(BaseModel):
+    role: str = Field(..., regex="^(user|bot|agent)$")
+    text: str = Field(..., max_length=4000)
+    time: Optional[str] = Field(None, max_length=40)
+
+
+class EmotionIn(BaseModel):
+    level: str = Field("calm", regex="^(calm|upset|angry)$")
+    urgent: bool = False
+    scene: Optional[str] = Field(None, regex="^(fresh|medicine|gift|international)$")
+    signals: List[str] = Field(default_factory=list, max_items=30)
+
+
+class VerifiedTail(BaseModel):
+    tracking_number: str = Field(..., min_length=6, max_length=40)
+    phone_tail: str = Field(..., regex="^[0-9]{4}$")
+
+
+class HandoffIn(BaseModel):
+    conversation_id: str = Field(..., min_length=1, max_length=128)
+    channel: str = Field("rest", regex="^(rest|socketio|wechat|cmdline)$")
+    reason: str = Field("request_human", min_length=1, max_length=32, regex="^[a-z_]+$")
+    request: str = Field(..., min_length=1, max_length=300)
+    tracking_numbers: List[str] = Field(default_factory=list, max_items=10)
+    notes: List[str] = Field(default_factory=list, max_items=20)
+    emotion: EmotionIn = Field(default_factory=EmotionIn)
+    customer_id: Optional[int] = Field(None, ge=1)
+    verified_tail: Optional[VerifiedTail] = None
+    transcript: List[TranscriptLine] = Field(default_factory=list, max_items=300)
+    idempotency_key: str = Field(..., min_length=1, max_length=200)
+
+    class Config:
+        extra = "forbid"
+
+    @validator("tracking_numbers", each_item=True)
+    def clean_number(cls, value: str) -> str:
+        if not isinstance(value, str) or not 6 <= len(value.strip()) <= 40:
+            raise ValueError("a tracking number has 6 to 40 characters")
+        return normalize(value)
+
+    @validator("notes", each_item=True)
+    def short_note(cls, value: str) -> str:
+        if not value.strip() or len(value) > 300:
+            raise ValueError("a note has 1 to 300 characters")
+        return value.strip()
+
+
+class RatingIn(BaseModel):
+    rating: int = Field(..., ge=1, le=5)
+    comment: Optional[str] = Field(None, max_length=500)
+
+    class Config:
+        extra = "forbid"
+
+
+class ReplyIn(BaseModel):
+    text: str = Field(..., min_length=1, max_length=2000)
+
+    @validator("text")
+    def not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text must not be blank")
+        return value.strip()
