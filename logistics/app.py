@@ -14,6 +14,7 @@ from logistics.openapi import build_openapi
 from logistics.settings import Settings
 from logistics.shipments.views import blueprint as shipments_bp
 from logistics.tickets.views import blueprint as tickets_bp
+from logistics.web.views import blueprint as web_bp
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings, engine=None) -> Flask:
     for blueprint in (customers_bp, shipments_bp, tickets_bp):
         api.register_blueprint(blueprint)
     app.register_blueprint(api)
+    app.register_blueprint(web_bp)
 
     @app.get("/health")
     def health():

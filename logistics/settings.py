@@ -23,6 +23,10 @@ class Settings:
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = "dev-rasa-token"
     public_base_url: str = ""
+    # Where browsers reach Rasa's socket.io (the widget); defaults to rasa_url.
+    public_rasa_url: str = ""
+    # Demo mode shows one-time login codes on the page instead of sending an SMS.
+    demo_mode: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -46,5 +50,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         rasa_url=env.get("RASA_URL") or f"http://127.0.0.1:{env.get('RASA_PORT') or 5005}",
         rasa_token=env.get("RASA_TOKEN") or "dev-rasa-token",
         public_base_url=env.get("PUBLIC_BASE_URL") or "",
+        public_rasa_url=env.get("PUBLIC_RASA_URL") or "",
+        demo_mode=(env.get("DEMO_MODE") or "true").strip().lower() not in ("0", "false", "no", "off"),
         extra={"TEST_DATABASE_URL": env.get("TEST_DATABASE_URL", "")},
     )
