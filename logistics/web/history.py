@@ -49,13 +49,30 @@ def widget_messages(tracker: dict) -> list[dict]:
                 entry["evidence_id"] = int(evidence["id"])
                 entry.pop("hidden", None)
                 entry["text"] = ""
+            out.append(entry)
         else:
-            for extra in ("buttons", "quick_replies", "image", "attachment"):
-                if item.get(extra):
-                    entry[extra] = item[extra]
-            if item.get("custom"):
-                entry["custom"] = _custom(item["custom"])
-        out.append(entry)
+            out.extend(_bot_parts(entry, item))
+    return out
+
+
+def _bot_parts(entry: dict, item: dict) -> list[dict]:
+    """A bot message as the socket.io channel delivers it: text split at blank lines, buttons on the last part."""
+    for extra in ("image", "attachment"):
+        if item.get(extra):
+            entry[extra] = item[extra]
+    if item.get("custom"):
+        entry["custom"] = _custom(item["custom"])
+    replies = item.get("quick_replies") or item.get("buttons") or []
+    parts = entry["text"].strip().split("\n\n") if entry["text"] else [""]
+    out = []
+    for n, part in enumerate(parts):
+        piece = {**entry, "text": part}
+        if n:
+            piece["id"] = f"{entry['id']}.{n}"
+        out.append(piece)
+    if replies:
+        out[-1]["quick_replies"] = [{"title": r.get("title"), "payload": r.get("payload")}
+                                    for r in replies if isinstance(r, dict)]
     return out
 
 

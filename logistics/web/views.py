@@ -46,6 +46,16 @@ def api_error(exc: ApiError):
     return response, exc.status
 
 
+@blueprint.after_app_request
+def allow_embedding_sites(response):
+    # The widget may sit on any site; /web/api holds no cookies or bearer, so any origin may call it.
+    if request.path.startswith("/web/"):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+    return response
+
+
 @blueprint.get("/")
 def home():
     return redirect("/chat", code=302)
