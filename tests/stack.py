@@ -9,7 +9,9 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import requests
@@ -69,12 +71,25 @@ class Stack:
         return response.json()
 
 
+def newest_model() -> Path | None:
+    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return models[-1] if models else None
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
+    if newest_model() is None:
         pytest.skip("no trained model in models/ (make test trains one before pytest)")
-    work = tmp_path_factory.mktemp("stack")
+    with start_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
+
+
+@contextmanager
+def start_stack(work: Path) -> Iterator[Stack]:
+    """Start the three processes over a fresh seeded database in `work`; stop them afterwards."""
+    model = newest_model()
+    if model is None:
+        raise RuntimeError("no trained model in models/")
     ports = {"BACKEND_PORT": _free_port(), "ACTIONS_PORT": _free_port(), "RASA_PORT": _free_port()}
     env = {**os.environ, **{k: str(v) for k, v in ports.items()},
            "DATABASE_URL": f"sqlite:///{work / 'logistics.db'}",
@@ -94,7 +109,7 @@ def stack(tmp_path_factory):
                     "--actions", "actions"],
         "rasa": [str(VENV_BIN / "rasa"), "run", "--enable-api", "--auth-token", "e2e-rasa-token",
                  "--port", str(ports["RASA_PORT"]), "--cors", "*",
-                 "--credentials", "credentials.yml", "--endpoints", "endpoints.yml", "--model", str(models[-1])],
+                 "--credentials", "credentials.yml", "--endpoints", "endpoints.yml", "--model", str(model)],
     }
     procs = []
 

@@ -486,6 +486,8 @@
     } else {
       m.pending = true;
       m.el.classList.add("lw-pending");
+      var time = m.el.querySelector(".lw-time");
+      if (time) time.textContent += " · 待发送";
       state.outbox.push({ m: m, message: message });
     }
   }
