@@ -85,7 +85,7 @@
     launcher = el("button", "lw-launcher");
     launcher.type = "button";
     launcher.setAttribute("aria-label", "打开" + config.title);
-    launcher.appendChild(el("span", "lw-launcher-icon", "💬"));
+    launcher.appendChild(el("span", "lw-launcher-icon"));
     launcher.appendChild(el("span", "lw-launcher-text", "在线客服"));
     launcher.addEventListener("click", function () { setOpen(true); });
 
@@ -118,6 +118,8 @@
 
     list = el("div", "lw-messages");
     list.setAttribute("aria-live", "polite");
+    list.appendChild(el("div", "lw-intro", "您好，这里是" + config.title + "。查件、催件、破损丢件、理赔都可以直接问我；" +
+                        "登录后查件不用报单号。"));
     panel.appendChild(list);
 
     typing = el("div", "lw-typing");
@@ -137,14 +139,14 @@
       if (fileInput.files && fileInput.files[0]) uploadPhoto(fileInput.files[0]);
       fileInput.value = "";
     });
-    var attach = el("button", "lw-attach", "📷");
+    var attach = el("button", "lw-attach", "图");
     attach.type = "button";
     attach.title = "上传照片";
     attach.setAttribute("aria-label", "上传照片");
     attach.addEventListener("click", function () { fileInput.click(); });
     input = el("textarea", "lw-input");
     input.rows = 1;
-    input.placeholder = "输入问题，Enter 发送，Shift+Enter 换行";
+    input.placeholder = "输入问题，Enter 发送";
     input.setAttribute("aria-label", "输入消息");
     input.addEventListener("keydown", function (event) {
       // Enter while an IME is composing (pinyin) picks a candidate; it must not send.
