@@ -16,8 +16,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import backend
 from actions.backend import BackendError
+from actions.identity import binding_channel
 
-# The same ticket types the backend's upload endpoint attaches photos to (logistics/web/service.py).
+# The same ticket types, and the same search order, as the backend's upload endpoint (logistics/web/service.py).
 EVIDENCE_TYPES = ("claim", "fresh_priority_claim", "lost_investigation", "outlet_verification")
 OPEN = ("open", "in_progress", "waiting_customer")
 
@@ -29,6 +30,11 @@ def hours_until(iso: Optional[str], now: Optional[datetime] = None) -> str:
     now = now or datetime.now(timezone.utc)
     seconds = (datetime.fromisoformat(iso) - now).total_seconds()
     return str(max(1, math.ceil(seconds / 3600)))
+
+
+def wanting_evidence(tickets: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """Open tickets of the types that take photos, in the order given (newest first)."""
+    return [t for t in tickets if t["type"] in EVIDENCE_TYPES and t["status"] in OPEN]
 
 
 def review_due(ticket: Dict[str, Any]) -> Optional[str]:
@@ -45,8 +51,12 @@ class ActionAcknowledgeEvidence(Action):
             domain: Dict[str, Any]) -> List[EventType]:
         client = backend.client()
         try:
-            tickets = [t for t in client.tickets(conversation_id=tracker.sender_id)
-                       if t["type"] in EVIDENCE_TYPES and t["status"] in OPEN]
+            tickets = wanting_evidence(client.tickets(conversation_id=tracker.sender_id))
+            if not tickets:
+                # A logged-in user's claim may come from another conversation (reported yesterday, say).
+                customer = client.customer_by_binding(binding_channel(tracker), tracker.sender_id)
+                if customer is not None:
+                    tickets = wanting_evidence(client.tickets(customer_id=customer["id"]))
             if not tickets:
                 return [SlotSet("evidence_outcome", "no_ticket")]
             # The list is newest first, as the upload endpoint picks the ticket.

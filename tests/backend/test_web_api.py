@@ -353,3 +353,19 @@ def test_the_chat_page_embeds_the_widget_with_one_tag(web):
     assert page.status_code == 200
     assert page.text.count("widget.js") == 1 and 'data-rasa-url="http://127.0.0.1:5005"' in page.text
     assert web.get("/web/static/widget/widget.css").status_code == 200
+
+
+def test_a_logged_in_customer_adds_photos_to_a_claim_from_another_conversation(web, api, make_shipment):
+    phone = unique_phone()
+    number = make_shipment(recipient={"name": "周杰", "phone": phone, "address": "杭州市西湖区文三路2号"})[
+        "tracking_number"]
+    claim = api.post("/api/v1/tickets", json={"type": "claim", "tracking_number": number, "conversation_id": "old",
+                                              "idempotency_key": f"claim:{uuid.uuid4().hex}"}).json()
+    sid = session_id()
+    assert_json_error(_upload(web, sid, PNG + b"y" * 100), 409, "no_ticket")
+    code = web.post("/web/api/otp", json={"phone": phone, "session_id": sid}).json()["demo_code"]
+    assert web.post("/web/api/otp/verify", json={"phone": phone, "code": code, "session_id": sid}).ok
+    uploaded = _upload(web, sid, PNG + uuid.uuid4().bytes * 8)
+    assert uploaded.status_code == 201 and uploaded.json()["ticket_id"] == claim["id"]
+    shown = web.get(f"/web/api/evidence/{uploaded.json()['evidence_id']}", params={"session_id": sid})
+    assert shown.status_code == 200
