@@ -312,10 +312,11 @@
   }
 
   function imageOf(m) {
-    if (m.image) return m.image;
+    var src = m.image;
     var a = m.attachment;
-    if (a && a.type === "image" && a.payload && a.payload.src) return a.payload.src;
-    return null;
+    if (!src && a && a.type === "image" && a.payload) src = a.payload.src;
+    // Only web addresses and inline images: never javascript: or other schemes from a message.
+    return typeof src === "string" && /^(https?:\/\/|\/(?!\/)|data:image\/)/i.test(src) ? src : null;
   }
 
   function quickRepliesOf(m) {
