@@ -124,7 +124,8 @@ def start_stack(work: Path) -> Iterator[Stack]:
         backend = start("backend")
         start("actions")
         start("rasa")
-        deadline = time.time() + 180
+        # Loading the model takes ~30 s on an idle machine; a busy shared one needs far longer.
+        deadline = time.time() + float(os.environ.get("STACK_START_TIMEOUT") or 180)
         _wait(f"http://127.0.0.1:{ports['BACKEND_PORT']}/health", deadline, procs)
         _wait(f"http://127.0.0.1:{ports['ACTIONS_PORT']}/health", deadline, procs)
         _wait(f"http://127.0.0.1:{ports['RASA_PORT']}/", deadline, procs)
