@@ -45,7 +45,14 @@ eval-nlu: install ## NLU evaluation into reports/nlu (JDDC accuracy, entities, 5
 bench: install ## per-turn latency of tracking turns over REST (needs make run in another terminal)
 	@source scripts/env.sh && .venv/bin/python scripts/bench_tracking.py
 
+bench-widget: install ## website chat: Enter to first bot bubble in headless chromium, 20 tracking questions
+	@source scripts/env.sh && .venv/bin/python scripts/bench_widget.py $(ARGS)
+
+browser-test: install ## browser tests of the website chat widget (real stack, headless chromium)
+	@source scripts/env.sh && .venv/bin/python -m pytest -q tests/browser
+
 clean: ## remove generated output (models, reports, the demo databases)
 	rm -rf models reports var results
 
-.PHONY: help install run test lint validate train pytest shell migrate seed migration eval-nlu bench clean
+.PHONY: help install run test lint validate train pytest shell migrate seed migration eval-nlu bench bench-widget \
+	browser-test clean

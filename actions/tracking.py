@@ -308,7 +308,9 @@ class ActionShowTimeline(Action):
                 return []
         except BackendError:
             return []
-        dispatcher.utter_message(json_message=timeline_payload(shipment))
+        # Rasa's socket.io channel emits a custom payload as sio.emit(event, **payload): only {"data": ...}
+        # reaches the browser (any other key is a TypeError in emit and the reply is lost).
+        dispatcher.utter_message(json_message={"data": timeline_payload(shipment)})
         return []
 
 

@@ -16,6 +16,7 @@ from logistics.openapi import build_openapi
 from logistics.settings import Settings
 from logistics.shipments.views import blueprint as shipments_bp
 from logistics.tickets.views import blueprint as tickets_bp
+from logistics.web.views import blueprint as web_bp
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings, engine=None) -> Flask:
         api.register_blueprint(blueprint)
     app.register_blueprint(api)
     app.register_blueprint(console_bp)
+    app.register_blueprint(web_bp)
 
     @app.get("/health")
     def health():

@@ -4,3 +4,4 @@ from logistics.handoffs.models import Agent, Handoff, HandoffMessage  # noqa: F4
 from logistics.network.models import Facility, Incident  # noqa: F401
 from logistics.shipments.models import Shipment, TailAttempt, TrackingEvent  # noqa: F401
 from logistics.tickets.models import Evidence, Ticket, TicketEvent  # noqa: F401
+from logistics.web.models import OtpCode  # noqa: F401

@@ -27,6 +27,10 @@ class Settings:
     agent_secret_key: str = "dev-agent-secret-change-me"
     agent_demo_password: str = "agent-demo-2026"
     agent_cookie_secure: bool = False
+    # Where browsers reach Rasa's socket.io (the widget); defaults to rasa_url.
+    public_rasa_url: str = ""
+    # Demo mode shows one-time login codes on the page instead of sending an SMS.
+    demo_mode: bool = True
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -53,5 +57,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         agent_secret_key=env.get("AGENT_SECRET_KEY") or "dev-agent-secret-change-me",
         agent_demo_password=env.get("AGENT_DEMO_PASSWORD") or "agent-demo-2026",
         agent_cookie_secure=(env.get("AGENT_COOKIE_SECURE") or "").lower() in ("1", "true", "yes"),
+        public_rasa_url=env.get("PUBLIC_RASA_URL") or "",
+        demo_mode=(env.get("DEMO_MODE") or "true").strip().lower() not in ("0", "false", "no", "off"),
         extra={"TEST_DATABASE_URL": env.get("TEST_DATABASE_URL", "")},
     )

@@ -17,6 +17,9 @@ find_python() {
   return 1
 }
 
+# The chat widget's browser dependencies (socket.io-client from npm); a no-op when up to date.
+scripts/vendor_web.sh
+
 stamp=.venv/.installed
 if [ -f "$stamp" ] && [ "$stamp" -nt requirements.txt ] && [ "$stamp" -nt constraints.txt ]; then
   exit 0

@@ -39,6 +39,7 @@ def main() -> int:
     print(
         f"""
 ================ 快递物流智能客服 is ready in {time.time() - started:.0f} s ================
+Website chat (widget on a demo courier page): http://127.0.0.1:{os.environ.get('BACKEND_PORT', '8000')}/chat
 Chat over REST (as the demo customer 张伟, phone bound to sender id demo-zhang):
   curl -s localhost:{rasa_port}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
        -d '{{"sender": "demo-zhang", "message": "我的快递到哪了"}}'

@@ -16,6 +16,7 @@ from werkzeug.serving import make_server
 from logistics import db, migrate, seed
 from logistics.app import create_app
 from logistics.settings import Settings
+from tests.stack import stack  # noqa: F401  (the real processes, for tests/e2e and tests/browser)
 from tests.support import TOKEN, Api, unique_number, unique_phone
 
 

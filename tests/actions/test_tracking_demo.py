@@ -145,7 +145,7 @@ def test_timeline_is_sent_as_structured_data_on_the_web():
     customer_slots = track("demo-zhang", "到哪了", channel="socketio")
     tracker.slots["customer_id"] = customer_slots["customer_id"]
     ActionShowTimeline().run(dispatcher, tracker, {})
-    payload = dispatcher.messages[0]["custom"]
+    payload = dispatcher.messages[0]["custom"]["data"]
     assert payload["type"] == "timeline"
     assert payload["tracking_number"] == seed.DEMO_ZHANG_HELD
     times = [e["time"] for e in payload["events"]]
