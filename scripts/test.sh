@@ -35,5 +35,6 @@ quietly reports/rasa-test.log "Finished|Correct|accuracy|failed|Failed" \
   --fail-on-prediction-errors || rc=$?
 if [ "$rc" -ne 0 ]; then cat reports/rasa-test/failed_test_stories.yml; exit "$rc"; fi
 
-step "pytest (backend, actions)"
+scripts/browser_deps.sh
+step "pytest (backend, actions, e2e, browser)"
 exec .venv/bin/python -m pytest -q

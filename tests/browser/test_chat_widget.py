@@ -134,3 +134,39 @@ def test_mobile_full_screen_tracking_with_the_phone_tail(chat_factory):
     assert chat.user_texts()[-1] == "5678"
     chat.page.fill(".lw-input", "")
     chat.screenshot("chat-mobile.png")
+
+
+def test_an_agents_reply_reaches_the_website_user_and_the_bot_resumes_after(chat, stack):
+    from tests.e2e.test_e2e_handoff import console_for, handoff_api
+
+    chat.say("我要转人工", replies=1)
+    chat.page.wait_for_function("() => [...document.querySelectorAll('.lw-msg.lw-bot .lw-text')]"
+                                ".some(e => e.textContent.includes('分钟'))", timeout=20_000)
+    session_id = chat.page.evaluate("window.LogisticsChat.sessionId")
+    handoff = handoff_api(stack, f"/handoffs?conversation_id={session_id}")["handoffs"][0]
+    # Paused: what the user writes reaches the agent, the bot says nothing.
+    before = chat.bots.count()
+    chat.say("我家是老小区没电梯 下午6点后才在家", replies=0)
+    chat.page.wait_for_timeout(2500)
+    assert chat.bots.count() == before
+
+    console = console_for(stack)
+    assert console.post(f"/agent/api/handoffs/{handoff['id']}/claim").status_code == 200
+    reply = console.post(f"/agent/api/handoffs/{handoff['id']}/messages",
+                         json={"text": "您好，我是人工客服，马上帮您联系网点"})
+    assert reply.json()["delivered"] is True
+    chat.page.wait_for_function("() => [...document.querySelectorAll('.lw-msg.lw-bot')]"
+                                ".some(e => e.textContent.includes('马上帮您联系网点'))", timeout=20_000)
+    last = chat.page.locator(".lw-msg.lw-bot").last
+    assert "人工客服" in last.locator(".lw-agent").inner_text()
+    assert "[卡片消息]" not in " ".join(chat.bot_texts())
+
+    assert console.post(f"/agent/api/handoffs/{handoff['id']}/close").json()["resumed"] is True
+    chat.page.wait_for_function("() => [...document.querySelectorAll('.lw-msg.lw-bot .lw-text')]"
+                                ".some(e => e.textContent.includes('打个分'))", timeout=20_000)
+    chat.page.locator(".lw-replies:not(.lw-stale) .lw-reply").first.click()
+    chat.page.wait_for_function("() => [...document.querySelectorAll('.lw-msg.lw-bot .lw-text')]"
+                                ".some(e => e.textContent.includes('5 分'))", timeout=20_000)
+    assert handoff_api(stack, f"/handoffs/{handoff['id']}")["rating"] == 5
+    chat.screenshot("chat-agent-reply.png")
+    assert chat.errors == []

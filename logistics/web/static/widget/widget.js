@@ -347,6 +347,7 @@
       pic.src = image;
       bubble.appendChild(pic);
     }
+    if (m.agent) bubble.appendChild(el("div", "lw-agent", "人工客服 · " + m.agent));
     if (m.text) bubble.appendChild(el("div", "lw-text", m.text));
     if (m.custom && m.custom.type !== "timeline" && !m.text) bubble.appendChild(el("div", "lw-text", "[卡片消息]"));
     row.appendChild(bubble);
@@ -414,7 +415,32 @@
 
   // Merge the authoritative history: known ids stay, live messages with the same signature adopt their id,
   // the rest of history is inserted, and live messages history does not hold yet stay at the end.
+  // An agent's reply during a handoff is followed by a marker {type: "agent_message", agent}: it labels the
+  // message before it rather than showing as a message of its own.
+  function isAgentMarker(m) {
+    var c = m && (m.custom || m);
+    return !!c && c.type === "agent_message";
+  }
+
+  function markAgent(name) {
+    for (var i = state.messages.length - 1; i >= 0; i--) {
+      var m = state.messages[i];
+      if (m.role !== "bot") continue;
+      if (!m.agent) {
+        m.agent = name || "客服";
+        var bubble = m.el.querySelector(".lw-bubble");
+        bubble.insertBefore(el("div", "lw-agent", "人工客服 · " + m.agent), bubble.firstChild);
+      }
+      return;
+    }
+  }
+
   function mergeHistory(items) {
+    items = items.filter(function (h, i) {
+      if (!isAgentMarker(h)) return true;
+      if (i > 0) items[i - 1].agent = (h.custom || h).agent || "客服";
+      return false;
+    });
     var byId = {};
     state.messages.forEach(function (m) { if (m.id) byId[m.id] = m; });
     var provisional = state.messages.filter(function (m) { return !m.id; });
@@ -570,6 +596,7 @@
     socket.on("bot_uttered", function (message) {
       if (!message || typeof message !== "object") return;
       showTyping(false);
+      if (isAgentMarker(message)) { markAgent(message.agent); return; }
       var m = { role: "bot", text: message.text || "", time: Date.now() / 1000,
                 quick_replies: message.quick_replies, attachment: message.attachment, image: message.image };
       if (message.type) m.custom = message;  // a custom payload (the tracking timeline) arrives as-is
