@@ -7,6 +7,7 @@ the slots the responses in domain/problems.yml are rendered from.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional
 
@@ -25,6 +26,10 @@ CUSTOMS_WAITING = {"customs_pending", "customs_processing"}
 CUSTOMS_RETURN_RISK_DAYS = 10
 # Questions about tickets need no parcel: they are answered from the conversation's and customer's tickets.
 TICKET_INTENTS = ("check_ticket", "claim_status")
+# Disagreeing with a payout is for a person to decide: the bot offers the claims desk with the case attached.
+_OBJECTIONS = "太少|少了|不合理|不够|不认可|不接受|不同意|有异议|不满意"
+CLAIM_DISPUTE = re.compile(rf"赔.{{0,8}}(?:{_OBJECTIONS}|才|就给)|(?:{_OBJECTIONS}).{{0,8}}赔")
+DISPUTE_INTENTS = ("claim_status", "file_claim", "complain_delivery_service")
 CLAIM_TYPES = ("claim", "fresh_priority_claim", "lost_investigation")
 COMPLAINT_WORDS = {
     "locker_without_notice": ("快递柜", "丰巢", "驿站", "没通知", "没打电话", "不打电话", "直接放", "扔"),
@@ -209,8 +214,10 @@ def handle_complaint(ctx: ProblemContext) -> List[EventType]:
     ticket = ctx.open_ticket("complaint", f"complaint:{ctx.number}:{category}", category=category)
     detail = ctx.client.ticket(ticket["id"])
     place = (detail.get("facility") or {}).get("name") or ctx.last.get("location") or ""
-    return ticket_slots(ticket) + [SlotSet("complaint_category", category), SlotSet("complaint_place", place),
-                                   SlotSet("problem_outcome", "complaint_recorded")]
+    dispute = [SlotSet("handoff_reason", "delivery_dispute")] if category == "refused_door_delivery" else []
+    return ticket_slots(ticket) + dispute + [SlotSet("complaint_category", category),
+                                             SlotSet("complaint_place", place),
+                                             SlotSet("problem_outcome", "complaint_recorded")]
 
 
 def handle_change_address(ctx: ProblemContext) -> List[EventType]:
@@ -291,6 +298,9 @@ class ActionHandleProblem(Action):
         problem = tracker.get_slot("pending_problem")
         number = tracker.get_slot("tracking_number")
         done = [SlotSet("pending_problem", None)]
+        text = tracker.latest_message.get("text") or ""
+        if (intent in DISPUTE_INTENTS or problem in DISPUTE_INTENTS) and CLAIM_DISPUTE.search(text):
+            return done + [SlotSet("handoff_reason", "claim_dispute"), SlotSet("problem_outcome", "claim_dispute")]
         client = backend.client()
         if intent in TICKET_INTENTS and not problem:
             try:

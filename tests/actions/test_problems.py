@@ -153,6 +153,20 @@ def test_complaint_is_recorded_with_category_and_place(api):
     assert slots["complaint_place"]
     ticket = api.get(f"/api/v1/tickets/{slots['ticket_ref'][1:]}").json()
     assert ticket["type"] == "complaint" and ticket["details"]["category"] == "refused_door_delivery"
+    # A door-delivery dispute: if the user asks for a person, the handoff says why.
+    assert slots["handoff_reason"] == "delivery_dispute"
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("理赔金额太少了 我不接受", "claim_status"),
+    ("才赔50块 这不合理吧", "file_claim"),
+    ("对赔付金额有异议", "complain_delivery_service"),
+])
+def test_a_payout_dispute_is_offered_to_the_claims_desk_not_decided_by_the_bot(api, text, intent):
+    slots = ask_tickets("demo-zhao", text, intent) if intent == "claim_status" else converse(
+        "demo-zhao", text, intent, entities=[{"entity": "tracking_number", "value": seed.DEMO_ZHAO_DAMAGED}])
+    assert slots["problem_outcome"] == "claim_dispute"
+    assert slots["handoff_reason"] == "claim_dispute"
 
 
 def test_address_change_before_delivery_opens_a_ticket(api):
