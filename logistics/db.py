@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
 Base = declarative_base()
@@ -58,3 +59,18 @@ def transaction(factory: sessionmaker) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def add_once(session: Session, row, find_existing: Callable[[], object | None]):
+    """Insert a row keyed by a unique idempotency key; when a concurrent retry won the race for the key, return
+    (the winner, False) instead. A savepoint keeps the outer transaction usable after the conflict."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        existing = find_existing()
+        if existing is None:
+            raise
+        return existing, False
+    return row, True

@@ -6,10 +6,10 @@ import math
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from logistics import db
 from logistics.customers import service as customer_service
 from logistics.customers.models import Customer
 from logistics.errors import conflict, not_found
@@ -331,15 +331,10 @@ def create(*, session: Session, data: HandoffIn) -> tuple[Handoff, bool]:
         customer_id=customer.id if customer is not None else None, contact=package["contact"],
         status=HandoffStatus.QUEUED.value, priority=priority_of(data), reason=data.reason,
         emotion=data.emotion.level, package=package, idempotency_key=data.idempotency_key, created_at=now)
-    try:
-        with session.begin_nested():
-            session.add(handoff)
-            session.flush()
-    except IntegrityError:
-        existing = get_by_key(session=session, idempotency_key=data.idempotency_key)
-        if existing is None:
-            raise
-        return existing, False
+    handoff, created = db.add_once(
+        session, handoff, lambda: get_by_key(session=session, idempotency_key=data.idempotency_key))
+    if not created:
+        return handoff, False
     ticket.details = {**ticket.details, "handoff_id": handoff.id}
     ticket_service.log_event(session=session, ticket=ticket, kind="handoff_queued", actor="assistant",
                              handoff_id=handoff.id, priority=handoff.priority, reason=data.reason)

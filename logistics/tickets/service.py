@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from logistics import db
 from logistics.customers.models import ChannelBinding, Customer
 from logistics.errors import ApiError, bad_request, conflict, not_found
 from logistics.shipments import service as shipment_service
@@ -79,16 +80,10 @@ def create(*, session: Session, data: TicketIn, actor: str = "assistant") -> tup
         created_at=now,
         updated_at=now,
     )
-    # A savepoint keeps the outer transaction usable if a concurrent retry won the race for the key.
-    try:
-        with session.begin_nested():
-            session.add(ticket)
-            session.flush()
-    except IntegrityError:
-        existing = get_by_key(session=session, idempotency_key=data.idempotency_key)
-        if existing is None:
-            raise
-        return existing, False
+    ticket, created = db.add_once(
+        session, ticket, lambda: get_by_key(session=session, idempotency_key=data.idempotency_key))
+    if not created:
+        return ticket, False
     log_event(session=session, ticket=ticket, kind="created", actor=actor, type=ticket.type,
               sla_due_at=to_iso(ticket.sla_due_at))
     session.flush()
