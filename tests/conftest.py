@@ -75,6 +75,15 @@ def demo_engine(request, tmp_path_factory):
         yield engine
 
 
+
+@pytest.fixture(scope="module", params=_backends())
+def module_demo_engine(request, tmp_path_factory):
+    """A demo database for one test module alone: for tests whose tickets would meet another module's
+    expectations of a fresh parcel (override that module's backend_url with it)."""
+    with _database(request.param, tmp_path_factory) as engine:
+        seed.seed(db.session_factory(engine), shipments=200, progress=False)
+        yield engine
+
 class ServerThread(threading.Thread):
     def __init__(self, app):
         super().__init__(daemon=True)

@@ -26,7 +26,7 @@ from logistics import db, seed
 from logistics.handoffs.models import Handoff
 from logistics.tickets.models import Ticket
 from logistics.timeutil import utcnow
-from tests.conftest import _backends, _database, serve
+from tests.conftest import serve
 
 NUMBER = "tracking_number"
 
@@ -78,24 +78,17 @@ class Conversation:
         return self.slots
 
 
-@pytest.fixture(scope="module", params=_backends())
-def demo_engine(request, tmp_path_factory):
-    """A demo database of this module's own: the tickets these conversations open must not meet the problem
-    tests' expectations of a fresh parcel."""
-    with _database(request.param, tmp_path_factory) as engine:
-        seed.seed(db.session_factory(engine), shipments=200, progress=False)
-        yield engine
-
-
 @pytest.fixture(scope="module")
-def backend_url(demo_engine):
-    yield from serve(demo_engine)
+def backend_url(module_demo_engine):
+    """These conversations open tickets: a demo database of this module's own, so the problem tests still
+    meet fresh parcels."""
+    yield from serve(module_demo_engine)
 
 
 @pytest.fixture()
-def demo_db(demo_engine):
+def demo_db(module_demo_engine):
     """Close the demo senders' open handoffs so each test queues a fresh one."""
-    factory = db.session_factory(demo_engine)
+    factory = db.session_factory(module_demo_engine)
     with db.transaction(factory) as session:
         session.execute(update(Handoff).where(Handoff.status != "closed").values(status="closed", closed_at=utcnow()))
     return factory

@@ -4,11 +4,21 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from actions.evidence import ActionAcknowledgeEvidence, hours_until
 from logistics import seed
+from tests.conftest import serve
 from tests.support import make_tracker, slots_of
 
 PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def backend_url(module_demo_engine):
+    """These tests open tickets on demo parcels: a demo database of their own, so the problem tests still meet
+    fresh parcels."""
+    yield from serve(module_demo_engine)
 
 
 def acknowledge(sender: str, dispatcher) -> dict:
