@@ -1,4 +1,4 @@
-"""Numbers belong to the regexes: DIET's tracking and phone numbers are dropped, and its other entities yield
+"""Numbers belong to the regexes: the CRF's tracking and phone numbers are dropped, and its other entities yield
 to a regex match on the same span. The patterns are exact; the model guesses (QQ numbers, landlines...)."""
 from __future__ import annotations
 

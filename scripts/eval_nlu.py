@@ -318,7 +318,7 @@ def summarise_cv(target: Path, result: dict[str, Any]) -> dict[str, Any]:
             continue
         result["entities"][extractor] = _summary(json.loads(path.read_text(encoding="utf-8")))
     # Rasa scores each extractor against every gold entity, so neither report alone is the pipeline's score:
-    # PreferRegexEntities lets the regex own tracking/phone numbers and DIET the rest. Take each entity's best.
+    # PreferRegexEntities lets the regex own tracking/phone numbers and the CRF the rest. Take each entity's best.
     best: dict[str, dict[str, Any]] = {}
     for extractor, summary in result["entities"].items():
         for name, scores in summary["labels"].items():
