@@ -34,6 +34,10 @@ def test_numbers_and_carriers_become_placeholder_words():
     assert normalise("是顺丰速运的", masks).split() == ["是", "快递公司", "的"]
     assert normalise("😭😭", masks).endswith(EMOJI_WORD)
     assert normalise("好的", masks) == "好的"
+    # A number no carrier's format fits still reads as a number.
+    others = compile_masks(build_masks(_data(), {"tracking_number": "单号"}, other_numbers="单号"))
+    assert normalise("78345612098到哪里了", others).split() == ["单号", "到哪里了"]
+    assert normalise("尾号1234", others) == "尾号1234"
 
 
 @pytest.fixture
