@@ -39,7 +39,7 @@ seed: install ## generate demo data when the database is empty
 migration: install ## autogenerate a migration from the models: make migration m="what changed"
 	@source scripts/env.sh && .venv/bin/python -m logistics revision -m "$(m)"
 
-eval-nlu: install ## NLU evaluation into reports/nlu (JDDC accuracy, entities, 5-fold CV ~20 min); ARGS=--skip-cv
+eval-nlu: install ## NLU evaluation into reports/nlu (JDDC accuracy, entities, 5-fold CV ~6 min); ARGS=--skip-cv
 	@source scripts/env.sh && .venv/bin/python scripts/eval_nlu.py $(ARGS)
 
 bench: install ## per-turn latency of tracking turns over REST (needs make run in another terminal)

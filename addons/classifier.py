@@ -82,7 +82,9 @@ class CharNgramIntentClassifier(GraphComponent, IntentClassifier):
             "max_ngram": 2,
             "C": 1.5,
             # Regexes and lookup tables (data/nlu/) whose matches are replaced by a placeholder word.
-            "masks": {"tracking_number": "单号", "phone_number": "手机号", "carrier": "快递公司"},
+            # four_digits: a bare 4-digit run is almost always a phone tail we asked for.
+            "masks": {"tracking_number": "单号", "phone_number": "手机号", "four_digits": "四位数",
+                      "carrier": "快递公司"},
             # Any other run of 8+ digits (a mistyped or unknown number) reads as a number too, not as noise.
             "other_numbers": "单号",
             "calibration_folds": 5,

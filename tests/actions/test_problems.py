@@ -1,16 +1,21 @@
 """Problem scenarios against the real backend: the data is pulled, the right ticket opened once, and said."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import backend
 from actions.backend import BackendClient
 from actions.config import ActionSettings
-from actions.problems import ActionHandleProblem
+from actions.problems import PROBLEM_INTENTS, TICKET_INTENTS, ActionHandleProblem
 from actions.tracking import ActionTrackParcel
 from logistics import seed
 from tests.support import make_tracker, slots_of
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def converse(sender: str, text: str, intent: str, entities=None, slots=None, channel="rest") -> dict:
@@ -110,6 +115,43 @@ def test_backend_down_keeps_the_problem_pending():
                             "pending_problem": "report_delay", "tracking_outcome": "problem"})
     assert slots["tracking_outcome"] == "unavailable"
     assert slots["pending_problem"] == "report_delay"
+
+
+@pytest.fixture
+def backend_down():
+    backend.reset_client(BackendClient(ActionSettings(backend_url="http://127.0.0.1:9", api_token="x",
+                                                      connect_timeout=0.2, read_timeout=0.2, retries=0)))
+    yield
+    backend.reset_client(None)
+
+
+@pytest.mark.parametrize("intent", PROBLEM_INTENTS)
+def test_backend_down_every_problem_gets_the_apology_and_stays_pending(backend_down, intent):
+    """The parcel is known (slots) and the problem pending: the handler hits the backend and apologises."""
+    tracker = make_tracker("demo-chen", "帮我处理一下", intent=intent,
+                           slots={"tracking_number": seed.DEMO_CHEN_FRESH, "customer_id": 1,
+                                  "pending_problem": intent, "tracking_outcome": "problem"})
+    slots = slots_of(ActionHandleProblem().run(CollectingDispatcher(), tracker, {}))
+    assert slots["problem_outcome"] == "unavailable"
+    assert "pending_problem" not in slots  # kept: the next message retries it
+
+
+@pytest.mark.parametrize("intent", TICKET_INTENTS)
+def test_backend_down_ticket_questions_get_the_apology(backend_down, intent):
+    tracker = make_tracker("demo-chen", "我的工单呢", intent=intent, slots={"customer_id": 1})
+    slots = slots_of(ActionHandleProblem().run(CollectingDispatcher(), tracker, {}))
+    assert slots["problem_outcome"] == "unavailable"
+
+
+def test_the_apology_for_an_unavailable_backend_says_what_to_do():
+    rules = yaml.safe_load((ROOT / "data" / "rules" / "problems.yml").read_text(encoding="utf-8"))["rules"]
+    follows = [rule["steps"][2]["action"] for rule in rules
+               if rule["steps"][0].get("action") == "action_handle_problem"
+               and rule["steps"][1].get("slot_was_set") == [{"problem_outcome": "unavailable"}]]
+    assert follows == ["utter_backend_unavailable"]
+    domain = yaml.safe_load((ROOT / "domain" / "tracking.yml").read_text(encoding="utf-8"))
+    text = domain["responses"]["utter_backend_unavailable"][0]["text"]
+    assert "抱歉" in text and "再发一次" in text and "转人工" in text
 
 
 @pytest.mark.parametrize("intent", ["report_delay", "urge_delivery"])
