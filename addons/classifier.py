@@ -58,6 +58,12 @@ def build_masks(training_data: TrainingData, wanted: Dict[str, str],
     return masks
 
 
+def vectorizer(config: Dict[str, Any]) -> TfidfVectorizer:
+    """The features: TF-IDF over character n-grams inside space-separated chunks."""
+    return TfidfVectorizer(analyzer="char_wb", sublinear_tf=True,
+                           ngram_range=(config["min_ngram"], config["max_ngram"]))
+
+
 def compile_masks(masks: List[Tuple[str, str]]) -> List[Tuple[Pattern[str], str]]:
     return [(re.compile(pattern), placeholder) for pattern, placeholder in masks]
 
@@ -117,8 +123,7 @@ class CharNgramIntentClassifier(GraphComponent, IntentClassifier):
         smallest = min(labels.count(label) for label in set(labels))
         folds = max(2, min(self._config["calibration_folds"], smallest))
         self._model = Pipeline([
-            ("features", TfidfVectorizer(analyzer="char_wb", sublinear_tf=True,
-                                         ngram_range=(self._config["min_ngram"], self._config["max_ngram"]))),
+            ("features", vectorizer(self._config)),
             ("svm", CalibratedClassifierCV(LinearSVC(C=self._config["C"]), cv=folds, method="sigmoid")),
         ])
         # scikit-learn 1.1's calibration counts classes correctly only on an array of labels.

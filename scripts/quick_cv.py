@@ -22,13 +22,12 @@ logging.disable(logging.WARNING)
 
 import numpy as np  # noqa: E402
 from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
-from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 from sklearn.metrics import classification_report, f1_score  # noqa: E402
 from sklearn.model_selection import StratifiedKFold, cross_val_predict  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.svm import LinearSVC  # noqa: E402
 
-from addons.classifier import CharNgramIntentClassifier, build_masks, compile_masks, normalise  # noqa: E402
+from addons.classifier import CharNgramIntentClassifier, build_masks, compile_masks, normalise, vectorizer  # noqa: E402
 
 
 def main(intents: list[str]) -> None:
@@ -38,10 +37,7 @@ def main(intents: list[str]) -> None:
     examples = [(m.get("text"), m.get("intent")) for m in data.intent_examples]
     texts = [normalise(text, masks) for text, _ in examples]
     labels = np.array([intent for _, intent in examples])
-    model = make_pipeline(
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(config["min_ngram"], config["max_ngram"]),
-                        sublinear_tf=True),
-        LinearSVC(C=config["C"]))
+    model = make_pipeline(vectorizer(config), LinearSVC(C=config["C"]))
     predicted = cross_val_predict(model, texts, labels, cv=StratifiedKFold(5, shuffle=True, random_state=0))
     print(f"{len(texts)} examples; weighted F1 {f1_score(labels, predicted, average='weighted'):.3f}")
     print(classification_report(labels, predicted, digits=3))

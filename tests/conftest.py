@@ -67,22 +67,24 @@ def engine(request, tmp_path_factory):
         yield engine
 
 
-@pytest.fixture(scope="session", params=_backends())
-def demo_engine(request, tmp_path_factory):
-    """A migrated database holding a small demo data set (the demo customers and their parcels included)."""
+def _demo_database(request, tmp_path_factory):
     with _database(request.param, tmp_path_factory) as engine:
         seed.seed(db.session_factory(engine), shipments=200, progress=False)
         yield engine
 
+
+@pytest.fixture(scope="session", params=_backends())
+def demo_engine(request, tmp_path_factory):
+    """A migrated database holding a small demo data set (the demo customers and their parcels included)."""
+    yield from _demo_database(request, tmp_path_factory)
 
 
 @pytest.fixture(scope="module", params=_backends())
 def module_demo_engine(request, tmp_path_factory):
     """A demo database for one test module alone: for tests whose tickets would meet another module's
     expectations of a fresh parcel (override that module's backend_url with it)."""
-    with _database(request.param, tmp_path_factory) as engine:
-        seed.seed(db.session_factory(engine), shipments=200, progress=False)
-        yield engine
+    yield from _demo_database(request, tmp_path_factory)
+
 
 class ServerThread(threading.Thread):
     def __init__(self, app):

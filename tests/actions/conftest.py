@@ -25,6 +25,13 @@ def backend_client(backend_url):
     backend.reset_client(None)
 
 
+@pytest.fixture
+def backend_down(backend_client):
+    """The action server's backend unreachable (a closed port, no retries) for one test."""
+    backend.reset_client(backend.BackendClient(ActionSettings(backend_url="http://127.0.0.1:9", api_token="x",
+                                                              connect_timeout=0.2, read_timeout=0.2, retries=0)))
+
+
 @pytest.fixture()
 def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()

@@ -53,13 +53,7 @@ def test_without_a_ticket_that_takes_photos_the_user_is_asked_what_happened(back
     assert acknowledge(sender, dispatcher) == {"evidence_outcome": "no_ticket"}
 
 
-def test_backend_down_is_said_plainly(backend_client, dispatcher):
-    from actions import backend
-    from actions.backend import BackendClient
-    from actions.config import ActionSettings
-
-    backend.reset_client(BackendClient(ActionSettings(backend_url="http://127.0.0.1:9", api_token="x",
-                                                      connect_timeout=0.2, read_timeout=0.2, retries=0)))
+def test_backend_down_is_said_plainly(backend_down, dispatcher):
     assert acknowledge(uuid.uuid4().hex, dispatcher) == {"evidence_outcome": "unavailable"}
 
 

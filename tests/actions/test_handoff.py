@@ -256,13 +256,7 @@ def test_a_repeated_request_finds_the_same_handoff(api, demo_db):
     assert package["shipments_from_customer"] and package["shipments"][0]["tracking_number"] == seed.DEMO_ZHANG_HELD
 
 
-def test_backend_down_means_no_pause(backend_client):
-    from actions import backend
-    from actions.backend import BackendClient
-    from actions.config import ActionSettings
-
-    backend.reset_client(BackendClient(ActionSettings(backend_url="http://127.0.0.1:9", api_token="x",
-                                                      connect_timeout=0.2, read_timeout=0.2, retries=0)))
+def test_backend_down_means_no_pause(backend_down):
     chat = Conversation("demo-zhang")
     chat.say("转人工", "request_human")
     assert chat.slots["handoff_outcome"] == "unavailable"

@@ -7,9 +7,6 @@ import pytest
 import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import backend
-from actions.backend import BackendClient
-from actions.config import ActionSettings
 from actions.problems import PROBLEM_INTENTS, TICKET_INTENTS, ActionHandleProblem
 from actions.tracking import ActionTrackParcel
 from logistics import seed
@@ -107,22 +104,12 @@ def test_a_problem_reported_before_the_number_is_handled_once_it_is_known(api):
     assert done["pending_problem"] is None
 
 
-def test_backend_down_keeps_the_problem_pending():
-    backend.reset_client(BackendClient(ActionSettings(backend_url="http://127.0.0.1:9", api_token="x",
-                                                      connect_timeout=0.2, read_timeout=0.2, retries=0)))
+def test_backend_down_keeps_the_problem_pending(backend_down):
     slots = converse("demo-chen", "海鲜晚了", "report_delay",
                      slots={"tracking_number": seed.DEMO_CHEN_FRESH, "customer_id": 1,
                             "pending_problem": "report_delay", "tracking_outcome": "problem"})
     assert slots["tracking_outcome"] == "unavailable"
     assert slots["pending_problem"] == "report_delay"
-
-
-@pytest.fixture
-def backend_down():
-    backend.reset_client(BackendClient(ActionSettings(backend_url="http://127.0.0.1:9", api_token="x",
-                                                      connect_timeout=0.2, read_timeout=0.2, retries=0)))
-    yield
-    backend.reset_client(None)
 
 
 @pytest.mark.parametrize("intent", PROBLEM_INTENTS)
