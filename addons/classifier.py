@@ -27,7 +27,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 logger = logging.getLogger(__name__)
@@ -40,28 +40,35 @@ INTENT_RANKING = "intent_ranking"
 EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]")
 EMOJI_WORD = "表情"
 LONG_DIGITS = "(?<![0-9])[0-9]{8,}(?![0-9])"
+ENGLISH_WORD = "[a-zA-Z]{2,}"
 
 
-def build_masks(training_data: TrainingData, wanted: Dict[str, str],
-                other_numbers: Optional[str] = None) -> List[Tuple[str, str]]:
-    """(pattern, placeholder) pairs from the regexes and lookup tables whose names are in `wanted`, then
-    any digit run left that is long enough to be a number."""
+def build_masks(training_data: TrainingData, wanted: Dict[str, str], other_numbers: Optional[str] = None,
+                keep: Optional[str] = None) -> List[Tuple[str, str]]:
+    """(pattern, placeholder) pairs from the regexes and lookup tables whose names are in `wanted` (lookup
+    elements matching `keep` stay words), then any digit run left that is long enough to be a number."""
     masks = [(feature["pattern"], wanted[feature["name"]])
              for feature in training_data.regex_features if feature["name"] in wanted]
+    kept = re.compile(keep) if keep else None
     for table in training_data.lookup_tables:
-        if table["name"] in wanted and table["elements"]:
-            # Longest first, so 顺丰速运 wins over 顺丰.
-            elements = sorted({str(e) for e in table["elements"]}, key=len, reverse=True)
+        # Longest first, so 顺丰速运 wins over 顺丰.
+        elements = sorted({str(e) for e in table["elements"] if not (kept and kept.search(str(e)))},
+                          key=len, reverse=True)
+        if table["name"] in wanted and elements:
             masks.append(("(?i)(?:" + "|".join(re.escape(e) for e in elements) + ")", wanted[table["name"]]))
     if other_numbers:
         masks.append((LONG_DIGITS, other_numbers))
     return masks
 
 
-def vectorizer(config: Dict[str, Any]) -> TfidfVectorizer:
-    """The features: TF-IDF over character n-grams inside space-separated chunks."""
-    return TfidfVectorizer(analyzer="char_wb", sublinear_tf=True,
-                           ngram_range=(config["min_ngram"], config["max_ngram"]))
+def vectorizer(config: Dict[str, Any]) -> FeatureUnion:
+    """The features: TF-IDF over character n-grams inside space-separated chunks, and over English words
+    ("damaged", "customs"), which two characters cannot tell apart."""
+    return FeatureUnion([
+        ("chars", TfidfVectorizer(analyzer="char_wb", sublinear_tf=True,
+                                  ngram_range=(config["min_ngram"], config["max_ngram"]))),
+        ("english", TfidfVectorizer(analyzer="word", token_pattern=ENGLISH_WORD, sublinear_tf=True)),
+    ])
 
 
 def compile_masks(masks: List[Tuple[str, str]]) -> List[Tuple[Pattern[str], str]]:
@@ -89,8 +96,12 @@ class CharNgramIntentClassifier(GraphComponent, IntentClassifier):
             "C": 1.5,
             # Regexes and lookup tables (data/nlu/) whose matches are replaced by a placeholder word.
             # four_digits: a bare 4-digit run is almost always a phone tail we asked for.
+            # location: a city or district reads as any other place ("寄到北京的" like "寄到洛阳的").
             "masks": {"tracking_number": "单号", "phone_number": "手机号", "four_digits": "四位数",
-                      "carrier": "快递公司"},
+                      "carrier": "快递公司", "location": "地名"},
+            # ...but where a parcel waits (驿站, 快递柜), a hub, or a place across a border (customs) says
+            # something about the request, so those stay words.
+            "unmasked": "驿站|柜|网点|代收点|快递点|中心|中转|枢纽|菜鸟|丰巢|兔喜|香港|澳门|台湾|台北",
             # Any other run of 8+ digits (a mistyped or unknown number) reads as a number too, not as noise.
             "other_numbers": "单号",
             "calibration_folds": 5,
@@ -117,7 +128,8 @@ class CharNgramIntentClassifier(GraphComponent, IntentClassifier):
         if len(set(labels)) < 2:
             logger.warning("CharNgramIntentClassifier needs at least two intents; it will predict nothing.")
             return self._resource
-        self._mask_sources = build_masks(training_data, self._config["masks"], self._config.get("other_numbers"))
+        self._mask_sources = build_masks(training_data, self._config["masks"], self._config.get("other_numbers"),
+                                         self._config.get("unmasked"))
         self._masks = compile_masks(self._mask_sources)
         texts = [normalise(m.get(TEXT), self._masks) for m in examples]
         smallest = min(labels.count(label) for label in set(labels))

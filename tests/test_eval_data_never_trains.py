@@ -1,6 +1,7 @@
 """Evaluation sentences never appear in data/, and the generated entity set covers every number format."""
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import unicodedata
@@ -91,6 +92,24 @@ def test_no_evaluation_sentence_is_training_data():
     ]
     assert not exact, "evaluation sentences copied into training data:\n" + "\n".join(exact)
     assert not close, "near copies of evaluation sentences in training data:\n" + "\n".join(close)
+
+
+# Two sentences this alike differ by a particle or a character or two ("到哪了" / "到哪里了"): a near copy.
+NEAR_COPY_RATIO = 0.85
+
+
+@pytest.mark.skipif(not EVAL_FILE.exists(), reason=f"evaluation file {EVAL_FILE} not found (set JDDC_EVAL)")
+def test_no_training_example_is_a_light_edit_of_an_evaluation_sentence():
+    keys = {near_key(example): (example, path) for example, path in training_examples().items() if near_key(example)}
+    close = []
+    for sentence in eval_sentences():
+        matcher = difflib.SequenceMatcher(None, b=near_key(sentence), autojunk=False)
+        for key, (example, path) in keys.items():
+            matcher.set_seq1(key)
+            if matcher.real_quick_ratio() >= NEAR_COPY_RATIO and matcher.quick_ratio() >= NEAR_COPY_RATIO \
+                    and matcher.ratio() >= NEAR_COPY_RATIO:
+                close.append(f"{sentence!r} ~ {example!r} in {path} ({matcher.ratio():.2f})")
+    assert not close, "light edits of evaluation sentences in training data:\n" + "\n".join(close)
 
 
 # --- the generated entity set ---
