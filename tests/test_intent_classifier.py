@@ -40,6 +40,19 @@ def test_numbers_and_carriers_become_placeholder_words():
     assert normalise("尾号1234", others) == "尾号1234"
 
 
+def test_places_are_masked_but_pickup_points_and_borders_stay_words():
+    places = ["北京", "杭州", "朝阳区", "菜鸟驿站", "丰巢柜", "香港", "杭州转运中心"]
+    data = TrainingData([], lookup_tables=[{"name": "location", "elements": places}])
+    config = CharNgramIntentClassifier.get_default_config()
+    masks = compile_masks(build_masks(data, {"location": "地名"}, keep=config["unmasked"]))
+    assert normalise("寄到北京朝阳区的", masks).split() == ["寄到", "地名", "地名", "的"]
+    assert normalise("放菜鸟驿站了", masks) == "放菜鸟驿站了"
+    assert normalise("在丰巢柜里", masks) == "在丰巢柜里"
+    assert normalise("香港的件要清关吗", masks) == "香港的件要清关吗"
+    # A hub keeps its kind; its city reads as any city.
+    assert normalise("杭州转运中心", masks).split() == ["地名", "转运中心"]
+
+
 @pytest.fixture
 def classifier(tmp_path):
     storage = LocalModelStorage(tmp_path)
