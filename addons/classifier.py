@@ -51,14 +51,21 @@ def build_masks(training_data: TrainingData, wanted: Dict[str, str], other_numbe
              for feature in training_data.regex_features if feature["name"] in wanted]
     kept = re.compile(keep) if keep else None
     for table in training_data.lookup_tables:
+        if table["name"] not in wanted:
+            continue
         # Longest first, so 顺丰速运 wins over 顺丰.
         elements = sorted({str(e) for e in table["elements"] if not (kept and kept.search(str(e)))},
                           key=len, reverse=True)
-        if table["name"] in wanted and elements:
+        if elements:
             masks.append(("(?i)(?:" + "|".join(re.escape(e) for e in elements) + ")", wanted[table["name"]]))
     if other_numbers:
         masks.append((LONG_DIGITS, other_numbers))
     return masks
+
+
+def masks_for(training_data: TrainingData, config: Dict[str, Any]) -> List[Tuple[str, str]]:
+    """The masks a classifier with this config builds from this training data."""
+    return build_masks(training_data, config["masks"], config.get("other_numbers"), config.get("unmasked"))
 
 
 def vectorizer(config: Dict[str, Any]) -> FeatureUnion:
@@ -128,8 +135,7 @@ class CharNgramIntentClassifier(GraphComponent, IntentClassifier):
         if len(set(labels)) < 2:
             logger.warning("CharNgramIntentClassifier needs at least two intents; it will predict nothing.")
             return self._resource
-        self._mask_sources = build_masks(training_data, self._config["masks"], self._config.get("other_numbers"),
-                                         self._config.get("unmasked"))
+        self._mask_sources = masks_for(training_data, self._config)
         self._masks = compile_masks(self._mask_sources)
         texts = [normalise(m.get(TEXT), self._masks) for m in examples]
         smallest = min(labels.count(label) for label in set(labels))
