@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Optional
 
 from pydantic import BaseModel, Field, condecimal, validator
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, Numeric, String, Text
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import relationship
 
 from logistics.db import Base
@@ -68,15 +68,32 @@ class TrackingEvent(Base):
 
 
 class TailAttempt(Base):
-    """A wrong phone tail given for a shipment in a conversation; three in ten minutes lock the number there."""
+    """A wrong phone tail given for a shipment: three in ten minutes lock the number in that conversation, ten in
+    an hour lock it for every anonymous caller, twenty from one client address lock that address."""
 
     __tablename__ = "tail_attempts"
-    __table_args__ = (Index("ix_tail_attempts_lookup", "tracking_number", "conversation_id", "failed_at"),)
+    __table_args__ = (Index("ix_tail_attempts_lookup", "tracking_number", "conversation_id", "failed_at"),
+                      Index("ix_tail_attempts_address", "client_address", "failed_at"))
 
     id = Column(Integer, primary_key=True)
     tracking_number = Column(String(40), nullable=False)
     conversation_id = Column(String(128), nullable=False)
     failed_at = Column(DateTime, nullable=False, default=utcnow)
+    client_address = Column(String(64), nullable=True)
+
+
+class ConversationProof(Base):
+    """A conversation proved its link to a shipment with a matching phone tail: later reads in that
+    conversation need no tail again, and no other conversation gains anything from it."""
+
+    __tablename__ = "conversation_proofs"
+    __table_args__ = (UniqueConstraint("conversation_id", "tracking_number", name="uq_conversation_proofs"),)
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(128), nullable=False)
+    tracking_number = Column(String(40), nullable=False, index=True)
+    role = Column(String(16), nullable=False)
+    proven_at = Column(DateTime, nullable=False, default=utcnow)
 
 
 class ArrivalWatch(Base):
