@@ -10,8 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import backend
 from actions.backend import BackendError
-from actions.identity import binding_channel
-from actions.problems import _proof
+from actions.identity import binding_channel, proof
 from actions.tracking import answer_slots
 
 
@@ -26,9 +25,9 @@ class ActionWatchArrival(Action):
             return [SlotSet("watch_outcome", "no_parcel")]
         client = backend.client()
         try:
-            watch = client.watch_arrival(number, tracker.sender_id, binding_channel(tracker), **_proof(tracker))
+            watch = client.watch_arrival(number, tracker.sender_id, binding_channel(tracker), **proof(tracker))
             if watch.get("already_arrived"):
-                shipment = client.shipment(number, **_proof(tracker))
+                shipment = client.shipment(number, **proof(tracker))
                 return answer_slots(shipment) + [SlotSet("watch_outcome", "arrived")]
         except BackendError as exc:
             if exc.kind == BackendError.UNAVAILABLE:
@@ -48,11 +47,8 @@ class ActionNotifyArrival(Action):
         number = tracker.get_slot("watched_number") or tracker.get_slot("tracking_number")
         if not number:
             return []
-        proof = _proof(tracker)
-        if tracker.get_slot("verified_number") != number and tracker.get_slot("customer_id"):
-            proof = {"customer_id": int(tracker.get_slot("customer_id"))}
         try:
-            shipment = backend.client().shipment(number, **proof)
+            shipment = backend.client().shipment(number, **proof(tracker))
         except BackendError:
             return []  # the backend will not tell twice; the user can still ask
         events = answer_slots(shipment)

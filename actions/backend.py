@@ -86,11 +86,10 @@ class BackendClient:
                 return None
             raise
 
-    def shipment(self, tracking_number: str, *, phone_tail: str | None = None, customer_id: int | None = None,
-                 conversation_id: str | None = None) -> dict:
-        """A shipment for a caller who proves a link (customer id, or phone tail counted per conversation)."""
-        params = {k: v for k, v in (("phone_tail", phone_tail), ("customer_id", customer_id),
-                                    ("conversation_id", conversation_id)) if v is not None}
+    def shipment(self, tracking_number: str, **proof) -> dict:
+        """A shipment for a caller who proves a link: the conversation (its binding or an earlier matching tail,
+        see identity.proof), or a phone tail counted towards the conversation, number and address locks."""
+        params = {k: v for k, v in proof.items() if v is not None}
         return self._call("GET", f"/api/v1/shipments/{tracking_number}", params=params)
 
     def outlet(self, tracking_number: str, **proof) -> dict:

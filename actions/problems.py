@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import backend
 from actions.backend import BackendClient, BackendError
 from actions.formatting import clock_phrase, duration_phrase
+from actions.identity import proof
 
 PROBLEM_INTENTS = ("urge_delivery", "report_lost", "report_damaged", "report_delay", "signed_not_received",
                    "file_claim", "complain_delivery_service", "change_address", "customs_inquiry")
@@ -88,8 +89,9 @@ class ProblemContext:
         return self.tracker.latest_message.get("text") or ""
 
     def tickets(self, type_: str) -> List[Dict[str, Any]]:
-        """This parcel's tickets of one type, newest first."""
-        return [t for t in self.client.tickets(tracking_number=self.number) if t["type"] == type_]
+        """This parcel's tickets of one type that this conversation may see (its own and shared), newest first."""
+        return [t for t in self.client.tickets(conversation_id=self.tracker.sender_id)
+                if t["type"] == type_ and t.get("tracking_number") == self.number]
 
 
 def handle_urge(ctx: ProblemContext) -> List[EventType]:
@@ -311,21 +313,15 @@ class ActionHandleProblem(Action):
                 raise
         if problem not in HANDLERS or not number:
             return done + [SlotSet("problem_outcome", "show_status")]
-        proof = _proof(tracker)
+        link = proof(tracker)
         try:
-            shipment = client.shipment(number, **proof)
-            return done + HANDLERS[problem](ProblemContext(tracker, client, shipment, proof))
+            shipment = client.shipment(number, **link)
+            return done + HANDLERS[problem](ProblemContext(tracker, client, shipment, link))
         except BackendError as exc:
             if exc.kind == BackendError.UNAVAILABLE:
                 # The problem stays pending: the next message retries it and the keys keep it single.
                 return [SlotSet("problem_outcome", "unavailable")]
-            raise
+            # Not proven (or locked, or gone): nothing about the parcel; the tracking answer asks for the tail.
+            return [SlotSet("problem_outcome", "show_status")]
 
 
-def _proof(tracker: Tracker) -> Dict[str, Any]:
-    """How this conversation proves its link to the parcel: the bound customer, else the verified phone tail."""
-    number, tail = tracker.get_slot("tracking_number"), tracker.get_slot("phone_tail")
-    if tail and tracker.get_slot("verified_number") == number:
-        return {"phone_tail": tail}
-    customer_id = tracker.get_slot("customer_id")
-    return {"customer_id": int(customer_id)} if customer_id else {"phone_tail": tail}

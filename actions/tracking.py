@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import backend
 from actions.backend import BackendError
 from actions.formatting import clock_phrase, duration_phrase, mask_number, scan_time
-from actions.identity import binding_channel
+from actions.identity import binding_channel, proof
 from actions.problems import PROBLEM_INTENTS
 from logistics.shipments.tracking_numbers import find_in_text
 
@@ -216,7 +216,7 @@ class ActionTrackParcel(Action):
 
         if customer is not None:
             try:
-                return events + answer_slots(client.shipment(number, customer_id=customer["id"]))
+                return events + answer_slots(client.shipment(number, **proof(tracker, customer["id"])))
             except BackendError as exc:
                 if exc.kind == BackendError.NOT_FOUND:
                     return events + [SlotSet("tracking_number", number), SlotSet("tracking_outcome", "not_found")]
@@ -269,7 +269,7 @@ class ActionTrackParcel(Action):
                 return base + [SlotSet("tracking_outcome", "not_found")]
             return base + [SlotSet("tracking_outcome", "need_tail")]
         try:
-            shipment = client.shipment(number, phone_tail=tail, conversation_id=tracker.sender_id)
+            shipment = client.shipment(number, phone_tail=tail, **{**proof(tracker), "customer_id": None})
         except BackendError as exc:
             if exc.kind == BackendError.FORBIDDEN:
                 left = exc.details.get("attempts_left", 0)
@@ -299,13 +299,8 @@ class ActionShowTimeline(Action):
             return []
         number = tracker.get_slot("tracking_number")
         try:
-            customer_id = tracker.get_slot("customer_id")
-            if customer_id:
-                shipment = backend.client().shipment(number, customer_id=int(customer_id))
-            elif tracker.get_slot("verified_number") == number and tracker.get_slot("phone_tail"):
-                shipment = backend.client().shipment(number, phone_tail=tracker.get_slot("phone_tail"))
-            else:
-                return []
+            # The backend decides: this conversation's binding or its earlier matching tail, nothing else.
+            shipment = backend.client().shipment(number, **proof(tracker))
         except BackendError:
             return []
         # Rasa's socket.io channel emits a custom payload as sio.emit(event, **payload): only {"data": ...}

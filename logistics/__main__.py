@@ -33,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         from waitress import serve
 
+        settings.refuse_unsafe_production()
+        if settings.demo_mode:
+            print("DEMO MODE: one-time codes are shown on the page and the demo secrets are accepted "
+                  "(production: DEMO_MODE=false and secrets of your own, see .env.example)", flush=True)
+
         from logistics.app import create_app
 
         app = create_app(settings, engine=engine)
@@ -58,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command in ("migrate", "init"):
         migrate.upgrade(engine)
+    if args.command == "init" and not settings.demo_mode:
+        print("migrated; no demo data or demo agent outside demo mode (add agents with agent-add)", flush=True)
+        return 0
     if args.command in ("seed", "init"):
         from logistics import seed as seed_module
 

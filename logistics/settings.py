@@ -7,6 +7,14 @@ from pathlib import Path
 from typing import Mapping
 
 ROOT = Path(__file__).resolve().parent.parent
+# Published defaults: fine for make run, refused in production (Settings.refuse_unsafe_production).
+DEMO_SECRETS = {
+    "AGENT_SECRET_KEY": "dev-agent-secret-change-me",
+    "LOGISTICS_API_TOKEN": "dev-token",
+    "RASA_TOKEN": "dev-rasa-token",
+    "ACTION_SERVER_TOKEN": "dev-action-token",
+    "AGENT_DEMO_PASSWORD": "agent-demo-2026",
+}
 
 
 @dataclass(frozen=True)
@@ -30,8 +38,26 @@ class Settings:
     # Where browsers reach Rasa's socket.io (the widget); defaults to rasa_url.
     public_rasa_url: str = ""
     # Demo mode shows one-time login codes on the page instead of sending an SMS.
-    demo_mode: bool = True
+    demo_mode: bool = False
+    action_server_token: str = "dev-action-token"
     extra: Mapping[str, str] = field(default_factory=dict)
+
+    def demo_secrets_in_use(self) -> list[str]:
+        """The secrets still at their published demo values (production refuses to start with any)."""
+        values = {"AGENT_SECRET_KEY": self.agent_secret_key, "LOGISTICS_API_TOKEN": self.api_token,
+                  "RASA_TOKEN": self.rasa_token, "ACTION_SERVER_TOKEN": self.action_server_token,
+                  "AGENT_DEMO_PASSWORD": self.agent_demo_password}
+        return [name for name, value in values.items() if value == DEMO_SECRETS[name]]
+
+    def refuse_unsafe_production(self) -> None:
+        """Raise SystemExit when demo mode is off but a demo secret is still in use."""
+        if self.demo_mode:
+            return
+        unsafe = self.demo_secrets_in_use()
+        if unsafe:
+            raise SystemExit(
+                "refusing to start outside demo mode with demo secrets: " + ", ".join(unsafe)
+                + ". Set each to a long random value (see .env.example), or DEMO_MODE=true for a demo.")
 
     @property
     def is_sqlite(self) -> bool:
@@ -58,6 +84,8 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         agent_demo_password=env.get("AGENT_DEMO_PASSWORD") or "agent-demo-2026",
         agent_cookie_secure=(env.get("AGENT_COOKIE_SECURE") or "").lower() in ("1", "true", "yes"),
         public_rasa_url=env.get("PUBLIC_RASA_URL") or "",
-        demo_mode=(env.get("DEMO_MODE") or "true").strip().lower() not in ("0", "false", "no", "off"),
+        # Off unless asked for: make run asks (scripts/env.sh); production never should.
+        demo_mode=(env.get("DEMO_MODE") or "false").strip().lower() in ("1", "true", "yes", "on"),
+        action_server_token=env.get("ACTION_SERVER_TOKEN") or DEMO_SECRETS["ACTION_SERVER_TOKEN"],
         extra={"TEST_DATABASE_URL": env.get("TEST_DATABASE_URL", "")},
     )

@@ -14,6 +14,11 @@ export ACTION_ENDPOINT_URL="${ACTION_ENDPOINT_URL:-http://127.0.0.1:${ACTIONS_PO
 export RASA_URL="${RASA_URL:-http://127.0.0.1:${RASA_PORT}}"
 # Protects Rasa's HTTP API (trackers, pause/resume); channels (webhooks, socket.io) stay open.
 export RASA_TOKEN="${RASA_TOKEN:-dev-rasa-token}"
+# Only Rasa may call the action server (actions/server.py; the header is set in endpoints.yml).
+export ACTION_SERVER_TOKEN="${ACTION_SERVER_TOKEN:-dev-action-token}"
+# make run, make shell and make test are the demo: one-time codes on the page, demo secrets accepted.
+# Production sets DEMO_MODE=false and its own secrets; the backend and the action server refuse demo secrets then.
+export DEMO_MODE="${DEMO_MODE:-true}"
 export RASA_ENDPOINTS="${RASA_ENDPOINTS:-endpoints.yml}"
 export TRACKER_DB="${TRACKER_DB:-var/tracker.db}"
 # Rasa and TensorFlow chatter that hides the useful lines.

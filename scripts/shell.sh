@@ -16,7 +16,7 @@ if ! up "http://127.0.0.1:$BACKEND_PORT/health"; then
   .venv/bin/python -m logistics serve >var/shell-backend.log 2>&1 & pids+=($!)
 fi
 if ! up "http://127.0.0.1:$ACTIONS_PORT/health"; then
-  .venv/bin/rasa run actions --port "$ACTIONS_PORT" --actions actions >var/shell-actions.log 2>&1 & pids+=($!)
+  .venv/bin/python -m actions.server >var/shell-actions.log 2>&1 & pids+=($!)
 fi
 for _ in $(seq 1 120); do
   up "http://127.0.0.1:$BACKEND_PORT/health" && up "http://127.0.0.1:$ACTIONS_PORT/health" && break

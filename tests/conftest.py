@@ -103,7 +103,7 @@ def serve(engine):
     """The backend app served over real HTTP on a free port; yields its base URL."""
     # No Rasa in these tests: a closed port, so relays fail fast (and never reach a Rasa someone else runs).
     settings = Settings(database_url=str(engine.url), api_token=TOKEN, max_body_bytes=64 * 1024,
-                        rasa_url="http://127.0.0.1:9", agent_secret_key="test-agent-secret")
+                        rasa_url="http://127.0.0.1:9", agent_secret_key="test-agent-secret", demo_mode=True)
     server = ServerThread(create_app(settings, engine=engine))
     server.start()
     try:

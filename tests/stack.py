@@ -98,6 +98,7 @@ def start_stack(work: Path) -> Iterator[Stack]:
            "BACKEND_URL": f"http://127.0.0.1:{ports['BACKEND_PORT']}",
            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ports['ACTIONS_PORT']}/webhook",
            "TRACKER_DB": str(work / "tracker.db"),
+           "ACTION_SERVER_TOKEN": "e2e-action-token", "DEMO_MODE": "true",
            "SEED_SHIPMENTS": "400",
            "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
            "RASA_TELEMETRY_ENABLED": "false", "PYTHONWARNINGS": "ignore"}
@@ -105,8 +106,7 @@ def start_stack(work: Path) -> Iterator[Stack]:
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     commands = {
         "backend": [sys.executable, "-m", "logistics", "serve"],
-        "actions": [str(VENV_BIN / "rasa"), "run", "actions", "--port", str(ports["ACTIONS_PORT"]),
-                    "--actions", "actions"],
+        "actions": [sys.executable, "-m", "actions.server", "--port", str(ports["ACTIONS_PORT"])],
         "rasa": [str(VENV_BIN / "rasa"), "run", "--enable-api", "--auth-token", "e2e-rasa-token",
                  "--port", str(ports["RASA_PORT"]), "--cors", "*",
                  "--credentials", "credentials.yml", "--endpoints", "endpoints.yml", "--model", str(model)],

@@ -1,24 +1,27 @@
 """Shipment operations: create, record events in time order, prove a caller's link, render safely."""
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from logistics.customers.models import Customer
+from logistics.customers.models import CHANNELS, Customer
 from logistics.errors import ApiError, conflict, forbidden, not_found
 from logistics.network.models import Facility, Incident
 from logistics.phones import mask_name, mask_phone, mask_phones_in_text
 from logistics.shipments import eta, tracking_numbers
 from logistics.shipments.carriers import carrier_name
-from logistics.shipments.models import EventIn, Shipment, ShipmentIn, TailAttempt, TrackingEvent
+from logistics.shipments.models import ConversationProof, EventIn, Shipment, ShipmentIn, TailAttempt, TrackingEvent
 from logistics.shipments.statuses import LABEL, Status, is_active
 from logistics.timeutil import to_iso, utcnow
 
 TAIL_ATTEMPTS = 3
 TAIL_LOCK = timedelta(minutes=10)
+log = logging.getLogger(__name__)
 
 
 def get_by_number(*, session: Session, tracking_number: str) -> Shipment | None:
@@ -83,44 +86,171 @@ def add_event(*, session: Session, shipment: Shipment, data: EventIn) -> Trackin
 
 
 def link_role(shipment: Shipment, *, phone_tail: str | None = None, customer: Customer | None = None) -> str:
-    """Prove the caller is the sender or the recipient; raise 403 otherwise."""
-    if customer is not None:
-        if customer.phone == shipment.recipient_phone:
-            return "recipient"
-        if customer.phone == shipment.sender_phone:
-            return "sender"
-    if phone_tail is not None:
-        if shipment.recipient_phone.endswith(phone_tail):
-            return "recipient"
-        if shipment.sender_phone.endswith(phone_tail):
-            return "sender"
-    raise forbidden("the phone tail or customer does not match the sender or the recipient of this shipment")
+    """Prove the caller is the sender or the recipient; raise 403 otherwise (no lock: for trusted callers)."""
+    role = (_customer_role(shipment, customer) if customer is not None else None) or (
+        _tail_role(shipment, phone_tail) if phone_tail is not None else None)
+    if role is None:
+        raise forbidden("the phone tail or customer does not match the sender or the recipient of this shipment")
+    return role
 
 
-def _recent_failures(session: Session, tracking_number: str, conversation_id: str) -> list:
-    since = utcnow() - TAIL_LOCK
-    query = select(TailAttempt.failed_at).where(
-        TailAttempt.tracking_number == tracking_number,
-        TailAttempt.conversation_id == conversation_id,
-        TailAttempt.failed_at >= since,
-    ).order_by(TailAttempt.failed_at)
-    return list(session.execute(query).scalars())
+@dataclass(frozen=True)
+class TailLimit:
+    """How many wrong tails a scope may give within a window before lookups there stop for a while."""
+
+    scope: str
+    attempts: int
+    window: timedelta
 
 
-def ensure_not_locked(*, session: Session, tracking_number: str, conversation_id: str) -> None:
-    """Refuse (429) while a conversation has used up its phone-tail attempts for a number."""
-    failures = _recent_failures(session, tracking_number, conversation_id)
-    if len(failures) >= TAIL_ATTEMPTS:
-        retry_after = int((failures[-TAIL_ATTEMPTS] + TAIL_LOCK - utcnow()).total_seconds()) + 1
-        raise ApiError(429, "locked", "too many wrong phone tails for this number in this conversation; "
-                       f"try again in {retry_after} s", {"retry_after_seconds": max(retry_after, 1)})
+# Inside one conversation: three tries, then ten minutes' pause (a typo is forgiven, guessing is not).
+CONVERSATION_LIMIT = TailLimit("conversation", TAIL_ATTEMPTS, TAIL_LOCK)
+# Across every conversation and channel: a number guessed wrong ten times in an hour answers no anonymous
+# lookup until the hour has passed, whoever asks (fresh sender ids gain nothing). Bound owners are unaffected.
+NUMBER_LIMIT = TailLimit("number", 10, timedelta(hours=1))
+# One client address guessing across numbers: twenty wrong tails in an hour.
+ADDRESS_LIMIT = TailLimit("address", 20, timedelta(hours=1))
 
 
-def record_failed_tail(*, session: Session, tracking_number: str, conversation_id: str) -> int:
-    """Count a wrong phone tail; return how many attempts remain before the lock."""
-    session.add(TailAttempt(tracking_number=tracking_number, conversation_id=conversation_id, failed_at=utcnow()))
+def _failures(session: Session, limit: TailLimit, *, tracking_number: str, conversation_id: str | None = None,
+              client_address: str | None = None) -> list:
+    query = select(TailAttempt.failed_at).where(TailAttempt.failed_at >= utcnow() - limit.window)
+    if limit.scope == "address":
+        query = query.where(TailAttempt.client_address == client_address)
+    else:
+        query = query.where(TailAttempt.tracking_number == tracking_number)
+    if limit.scope == "conversation":
+        query = query.where(TailAttempt.conversation_id == conversation_id)
+    return list(session.execute(query.order_by(TailAttempt.failed_at)).scalars())
+
+
+def _limits(conversation_id: str | None, client_address: str | None) -> list[TailLimit]:
+    return ([CONVERSATION_LIMIT] if conversation_id else []) + [NUMBER_LIMIT] + (
+        [ADDRESS_LIMIT] if client_address else [])
+
+
+def ensure_not_locked(*, session: Session, tracking_number: str, conversation_id: str | None = None,
+                      client_address: str | None = None) -> None:
+    """Refuse (429) an anonymous lookup while the conversation, the number or the address is locked."""
+    for limit in _limits(conversation_id, client_address):
+        failures = _failures(session, limit, tracking_number=tracking_number, conversation_id=conversation_id,
+                             client_address=client_address)
+        if len(failures) >= limit.attempts:
+            retry_after = int((failures[-limit.attempts] + limit.window - utcnow()).total_seconds()) + 1
+            raise ApiError(429, "locked", f"too many wrong phone tails ({limit.scope}); try again in "
+                           f"{max(retry_after, 1)} s", {"retry_after_seconds": max(retry_after, 1),
+                                                        "scope": limit.scope})
+
+
+def record_failed_tail(*, session: Session, tracking_number: str, conversation_id: str | None = None,
+                       client_address: str | None = None) -> int:
+    """Count a wrong phone tail; return how many attempts remain before the nearest lock (logged when reached)."""
+    session.add(TailAttempt(tracking_number=tracking_number, conversation_id=conversation_id or "-",
+                            client_address=client_address, failed_at=utcnow()))
     session.flush()
-    return max(TAIL_ATTEMPTS - len(_recent_failures(session, tracking_number, conversation_id)), 0)
+    left = []
+    for limit in _limits(conversation_id, client_address):
+        used = len(_failures(session, limit, tracking_number=tracking_number, conversation_id=conversation_id,
+                             client_address=client_address))
+        if used == limit.attempts:
+            log.warning("phone-tail lock: %s limit reached for %s (conversation %s, address %s); anonymous "
+                        "lookups refused for %s", limit.scope, tracking_number, conversation_id,
+                        client_address, limit.window)
+        left.append(max(limit.attempts - used, 0))
+    return min(left)
+
+
+def prove_link(*, session: Session, tracking_number: str, phone_tail: str | None = None,
+               customer_id: int | None = None, conversation_id: str | None = None, channel: str | None = None,
+               client_address: str | None = None) -> tuple[Shipment, str]:
+    """The shipment and the caller's role, once the caller proved a link to it; 403/429 otherwise.
+
+    Proofs, strongest first: a customer bound to this conversation (or named by a trusted integration that
+    gives no conversation); a phone tail, counted towards the conversation, number and address locks; an
+    earlier matching tail in this same conversation."""
+    shipment = require(session=session, tracking_number=tracking_number)
+    number = shipment.tracking_number
+    if customer_id is not None or (conversation_id and channel and phone_tail is None):
+        customer = _caller_customer(session, customer_id=customer_id, conversation_id=conversation_id,
+                                    channel=channel)
+        if customer is not None:
+            role = _customer_role(shipment, customer)
+            if role is not None:
+                return shipment, role
+        if phone_tail is None:
+            proof = _proof(session, conversation_id, number) if conversation_id else None
+            if proof is not None:
+                return shipment, proof.role
+            raise forbidden("this customer or conversation has no proven link to this shipment")
+    if phone_tail is None:
+        proof = _proof(session, conversation_id, number) if conversation_id else None
+        if proof is not None:
+            return shipment, proof.role
+        raise forbidden("give phone_tail or customer_id to prove a link to this shipment")
+    ensure_not_locked(session=session, tracking_number=number, conversation_id=conversation_id,
+                      client_address=client_address)
+    role = _tail_role(shipment, phone_tail)
+    if role is None:
+        left = record_failed_tail(session=session, tracking_number=number, conversation_id=conversation_id,
+                                  client_address=client_address)
+        session.commit()
+        raise ApiError(403, "forbidden", "the phone tail does not match the sender or the recipient of this "
+                       "shipment", {"attempts_left": left})
+    if conversation_id:
+        if _proof(session, conversation_id, number) is None:
+            session.add(ConversationProof(conversation_id=conversation_id, tracking_number=number, role=role))
+            session.flush()
+    return shipment, role
+
+
+def conversation_may_see(*, session: Session, tracking_number: str, conversation_id: str,
+                         channel: str | None = None) -> bool:
+    """Whether this conversation proved a link to the number (a tail) or is bound to its sender/recipient."""
+    shipment = get_by_number(session=session, tracking_number=tracking_number)
+    if shipment is None:
+        return False
+    if _proof(session, conversation_id, shipment.tracking_number) is not None:
+        return True
+    customer = _caller_customer(session, customer_id=None, conversation_id=conversation_id, channel=channel)
+    return customer is not None and _customer_role(shipment, customer) is not None
+
+
+def _proof(session: Session, conversation_id: str, tracking_number: str) -> ConversationProof | None:
+    return session.execute(select(ConversationProof).where(
+        ConversationProof.conversation_id == conversation_id,
+        ConversationProof.tracking_number == tracking_number)).scalar_one_or_none()
+
+
+def _caller_customer(session: Session, *, customer_id: int | None, conversation_id: str | None,
+                     channel: str | None) -> Customer | None:
+    """The customer behind the call. With a conversation, only its channel binding counts: a customer id
+    that the conversation is not bound to proves nothing (slots can be forged; bindings cannot)."""
+    from logistics.customers import service as customer_service
+
+    if conversation_id:
+        channels = [channel] if channel else list(CHANNELS)
+        for name in channels:
+            bound = customer_service.get_by_binding(session=session, channel=name, external_id=conversation_id)
+            if bound is not None and (customer_id is None or bound.id == customer_id):
+                return bound
+        return None
+    return session.get(Customer, customer_id) if customer_id is not None else None
+
+
+def _customer_role(shipment: Shipment, customer: Customer) -> str | None:
+    if customer.phone == shipment.recipient_phone:
+        return "recipient"
+    if customer.phone == shipment.sender_phone:
+        return "sender"
+    return None
+
+
+def _tail_role(shipment: Shipment, phone_tail: str) -> str | None:
+    if shipment.recipient_phone.endswith(phone_tail):
+        return "recipient"
+    if shipment.sender_phone.endswith(phone_tail):
+        return "sender"
+    return None
 
 
 def list_for_phone(*, session: Session, phone: str) -> list[Shipment]:

@@ -5,7 +5,7 @@ import re
 
 from flask import Blueprint, request
 
-from logistics.customers import service as customer_service
+from logistics.customers.models import CHANNELS
 from logistics.errors import ApiError
 from logistics.http import parse, query_int, session
 from logistics.shipments import service, watches
@@ -13,7 +13,7 @@ from logistics.shipments.models import EventIn, ShipmentIn, WatchIn
 from logistics.tickets import compensation, outlet
 
 blueprint = Blueprint("shipments", __name__)
-TAIL = re.compile(r"\d{4}")
+TAIL = re.compile(r"[0-9]{4}")
 
 
 @blueprint.post("/shipments")
@@ -59,34 +59,30 @@ def recognize(number: str):
 
 
 def _proven_shipment(tracking_number: str):
-    """The shipment and the caller's role once they proved a link: customer id, or a phone tail that counts
-    towards the per-conversation lock (three wrong tails lock the number there for ten minutes)."""
+    """The shipment and the caller's role once they proved a link (see service.prove_link): a customer bound to
+    the conversation, a phone tail (counted towards the conversation, number and address locks), or a tail this
+    conversation proved before."""
     phone_tail = request.args.get("phone_tail")
     customer_id = query_int("customer_id")
     if phone_tail is not None and not TAIL.fullmatch(phone_tail):
         raise ApiError(400, "bad_request", "phone_tail must be the last 4 digits of a phone number")
-    if phone_tail is None and customer_id is None:
+    conversation_id = _bounded_arg("conversation_id", 128)
+    channel = request.args.get("channel")
+    if channel is not None and channel not in CHANNELS:
+        raise ApiError(400, "bad_request", f"channel must be one of {', '.join(CHANNELS)}")
+    client_address = _bounded_arg("client_address", 64)
+    if phone_tail is None and customer_id is None and conversation_id is None:
         raise ApiError(403, "forbidden", "give phone_tail or customer_id to prove a link to this shipment")
-    conversation_id = request.args.get("conversation_id")
-    if conversation_id is not None and not 0 < len(conversation_id) <= 128:
-        raise ApiError(400, "bad_request", "conversation_id must have 1 to 128 characters")
-    shipment = service.require(session=session(), tracking_number=tracking_number)
-    customer = customer_service.get(session=session(), customer_id=customer_id) if customer_id is not None else None
-    guarded = phone_tail is not None and bool(conversation_id) and customer is None
-    if guarded:
-        service.ensure_not_locked(session=session(), tracking_number=shipment.tracking_number,
-                                  conversation_id=conversation_id)
-    try:
-        role = service.link_role(shipment, phone_tail=phone_tail, customer=customer)
-    except ApiError as exc:
-        if guarded:
-            # Wrong tails count towards the same lock here, or these routes would be a way round it.
-            left = service.record_failed_tail(session=session(), tracking_number=shipment.tracking_number,
-                                              conversation_id=conversation_id)
-            session().commit()
-            exc.details = {"attempts_left": left}
-        raise
-    return shipment, role
+    return service.prove_link(session=session(), tracking_number=tracking_number, phone_tail=phone_tail,
+                              customer_id=customer_id, conversation_id=conversation_id, channel=channel,
+                              client_address=client_address)
+
+
+def _bounded_arg(name: str, limit: int) -> str | None:
+    value = request.args.get(name)
+    if value is not None and not 0 < len(value) <= limit:
+        raise ApiError(400, "bad_request", f"{name} must have 1 to {limit} characters")
+    return value
 
 
 @blueprint.get("/shipments/<tracking_number>/compensation")

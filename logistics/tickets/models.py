@@ -41,6 +41,19 @@ class Ticket(Base):
     facility = relationship("Facility")
 
 
+class TicketConversation(Base):
+    """Another conversation that proved its link to the parcel and asked for the same process: it shares the
+    ticket (sees it, adds photos to it) instead of being told of a ticket it cannot reach."""
+
+    __tablename__ = "ticket_conversations"
+    __table_args__ = (UniqueConstraint("ticket_id", "conversation_id", name="uq_ticket_conversations"),)
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    linked_at = Column(DateTime, nullable=False, default=utcnow)
+
+
 class TicketEvent(Base):
     """One line of a ticket's audit history; agents and analytics read it."""
 

@@ -28,7 +28,7 @@ from logistics.tickets.enums import (
     allowed_next,
     can_transition,
 )
-from logistics.tickets.models import Evidence, Ticket, TicketEvent, TicketIn, TicketPatch
+from logistics.tickets.models import Evidence, Ticket, TicketConversation, TicketEvent, TicketIn, TicketPatch
 from logistics.timeutil import to_iso, utcnow
 
 # An SLA moved further than this is a typo (a year instead of a day), not a plan.
@@ -58,6 +58,7 @@ def create(*, session: Session, data: TicketIn, actor: str = "assistant") -> tup
     """Create a ticket, or return the one the same idempotency key already created."""
     existing = get_by_key(session=session, idempotency_key=data.idempotency_key)
     if existing is not None:
+        link_conversation(session=session, ticket=existing, conversation_id=data.conversation_id, actor=actor)
         return existing, False
     shipment = None
     if data.tracking_number:
@@ -83,6 +84,7 @@ def create(*, session: Session, data: TicketIn, actor: str = "assistant") -> tup
     ticket, created = db.add_once(
         session, ticket, lambda: get_by_key(session=session, idempotency_key=data.idempotency_key))
     if not created:
+        link_conversation(session=session, ticket=ticket, conversation_id=data.conversation_id, actor=actor)
         return ticket, False
     log_event(session=session, ticket=ticket, kind="created", actor=actor, type=ticket.type,
               sla_due_at=to_iso(ticket.sla_due_at))
@@ -131,7 +133,7 @@ def list_for(*, session: Session, conversation_id: str | None = None, tracking_n
         raise bad_request("give conversation_id, tracking_number, customer_id, status or type")
     query = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc())
     if conversation_id:
-        query = query.where(Ticket.conversation_id == conversation_id)
+        query = query.where(of_conversation(conversation_id))
     if tracking_number:
         query = query.where(Ticket.tracking_number == shipment_service.tracking_numbers.normalize(tracking_number))
     if customer_id is not None:
@@ -149,6 +151,24 @@ def list_for(*, session: Session, conversation_id: str | None = None, tracking_n
             raise bad_request(f"type must be one of {', '.join(t.value for t in TicketType)}")
         query = query.where(Ticket.type == type)
     return list(session.execute(query.limit(200)).scalars())
+
+
+def of_conversation(conversation_id: str):
+    """Tickets a conversation may see: its own and those it shares (TicketConversation)."""
+    shared = select(TicketConversation.ticket_id).where(TicketConversation.conversation_id == conversation_id)
+    return or_(Ticket.conversation_id == conversation_id, Ticket.id.in_(shared))
+
+
+def link_conversation(*, session: Session, ticket: Ticket, conversation_id: str | None, actor: str) -> None:
+    """Let another conversation that asked for the same process share the ticket (once)."""
+    if not conversation_id or conversation_id == ticket.conversation_id:
+        return
+    exists = session.execute(select(TicketConversation.id).where(
+        TicketConversation.ticket_id == ticket.id, TicketConversation.conversation_id == conversation_id)).first()
+    if exists is None:
+        session.add(TicketConversation(ticket_id=ticket.id, conversation_id=conversation_id))
+        log_event(session=session, ticket=ticket, kind="linked", actor=actor, conversation_id=conversation_id)
+        session.flush()
 
 
 def _of_customer(session: Session, customer_id: int):

@@ -18,7 +18,7 @@ def ticket_wanting_evidence(*, session: Session, conversation_id: str) -> Ticket
     """The conversation's newest open ticket of a type that takes photos; else, for a logged-in browser, its
     customer's (a claim opened yesterday in another conversation is still the one the photos are for)."""
     query = (select(Ticket)
-             .where(Ticket.conversation_id == conversation_id,
+             .where(tickets.of_conversation(conversation_id),
                     Ticket.type.in_([t.value for t in EVIDENCE_TYPES]),
                     Ticket.status.in_([s.value for s in OPEN_STATUSES]))
              .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1))

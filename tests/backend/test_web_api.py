@@ -208,7 +208,7 @@ def fake_rasa():
 
 
 def _client(engine, rasa_url: str):
-    settings = Settings(database_url=str(engine.url), api_token=TOKEN, rasa_url=rasa_url)
+    settings = Settings(database_url=str(engine.url), api_token=TOKEN, rasa_url=rasa_url, demo_mode=True)
     return create_app(settings, engine=engine).test_client()
 
 
