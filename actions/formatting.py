@@ -1,6 +1,7 @@
 """Locale formatting of data for responses (times as Chinese users read them); the phrasing stays in the domain."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 CST = timezone(timedelta(hours=8))
@@ -71,3 +72,12 @@ def duration_phrase(hours: float) -> str:
 def mask_number(number: str) -> str:
     """SF14****5912: enough to tell one's parcels apart on a button."""
     return number if len(number) <= 8 else f"{number[:4]}****{number[-4:]}"
+
+
+# A mainland mobile number anywhere in a user's words (also written 139 1234 5678 or +86-139-...).
+MOBILE_IN_TEXT = re.compile(r"(?<![0-9])(?:\+?86[ -]?)?(1[3-9][0-9])[ -]?([0-9]{4})[ -]?([0-9]{4})(?![0-9])")
+
+
+def mask_phones(text: str) -> str:
+    """139****5678 for every mobile number, so the bot never quotes a full one back."""
+    return MOBILE_IN_TEXT.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text or "")

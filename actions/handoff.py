@@ -24,6 +24,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import backend
 from actions.backend import BackendError
 from actions.emotion import ANGRY, detect
+from actions.formatting import mask_phones
 from actions.identity import binding_channel
 from actions.problems import PROBLEM_INTENTS
 from logistics.shipments.tracking_numbers import find_in_text
@@ -95,7 +96,7 @@ def extract_notes(texts: List[str]) -> List[str]:
         building.append(f"住{floor.group(0)}")
     if building:
         notes.append("用户留的地址是" + "、".join(building).replace("老小区、无电梯", "老小区无电梯"))
-    for text in texts:
+    for text in map(mask_phones, texts):
         for label, pattern in NOTE_PATTERNS:
             match = pattern.search(text)
             if match:
@@ -172,7 +173,7 @@ def request_sentence(tracker: Tracker, reason: str, numbers: List[str]) -> str:
         text = REQUESTS[problem]
     else:
         texts = [t for t in user_texts(tracker) if t]
-        said = texts[-2] if len(texts) >= 2 else (texts[-1] if texts else "")
+        said = mask_phones(texts[-2] if len(texts) >= 2 else (texts[-1] if texts else ""))
         if reason == "misunderstood":
             return f"机器人连续两次没能理解用户的问题，用户原话：「{said[:60]}」"
         if number:
@@ -244,7 +245,7 @@ def summary_line(package: Dict[str, Any]) -> str:
     if package.get("notes"):
         notes = [n.replace("用户留的地址是", "地址是") for n in package["notes"][:3]]
         parts.append("您补充的情况（" + "；".join(notes) + "）")
-    return "，".join(parts)
+    return mask_phones("，".join(parts))
 
 
 class ActionRequestHuman(Action):

@@ -274,7 +274,8 @@ class ActionTrackParcel(Action):
             if exc.kind == BackendError.FORBIDDEN:
                 left = exc.details.get("attempts_left", 0)
                 if left <= 0:
-                    return base + [SlotSet("phone_tail", None), SlotSet("lock_minutes", "10"),
+                    minutes = max(1, round(exc.details.get("retry_after_seconds", 600) / 60))
+                    return base + [SlotSet("phone_tail", None), SlotSet("lock_minutes", str(minutes)),
                                    SlotSet("tracking_outcome", "locked")]
                 return base + [SlotSet("phone_tail", None), SlotSet("tail_attempts_left", str(left)),
                                SlotSet("tracking_outcome", "wrong_tail")]

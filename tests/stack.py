@@ -3,7 +3,9 @@ on free ports, over a seeded SQLite database of their own. Started once per test
 end-to-end conversation tests (tests/e2e) and the browser tests (tests/browser); tests/conftest.py exposes it."""
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -40,6 +42,21 @@ def _wait(url: str, deadline: float, procs: list) -> None:
     raise RuntimeError(f"{url} not healthy in time")
 
 
+# Every bot reply the end-to-end and browser tests receive is scanned: a full mobile number is a failure.
+FULL_PHONE = re.compile(r"(?<![0-9])1[3-9][0-9]{9}(?![0-9])")
+REPLIES_SCANNED = {"replies": 0, "full_phones": 0}
+
+
+def check_no_full_phone(messages: list[dict]) -> None:
+    for message in messages:
+        text = json.dumps(message, ensure_ascii=False)
+        REPLIES_SCANNED["replies"] += 1
+        found = FULL_PHONE.findall(text)
+        if found:
+            REPLIES_SCANNED["full_phones"] += len(found)
+            raise AssertionError(f"a reply quotes a full mobile number {found}: {text[:300]}")
+
+
 class Stack:
     def __init__(self, rasa_url: str, backend_url: str, token: str, start_backend=None, work: Path | None = None):
         self.rasa_url = rasa_url
@@ -64,11 +81,22 @@ class Stack:
         return response.json()["tickets"]
 
     def say(self, sender: str, text: str) -> list[dict]:
-        """One user turn over the REST channel; the bot's messages."""
+        """One user turn over the REST channel; the bot's messages (each checked for full mobile numbers)."""
         response = requests.post(f"{self.rasa_url}/webhooks/rest/webhook",
                                  json={"sender": sender, "message": text}, timeout=30)
         response.raise_for_status()
-        return response.json()
+        messages = response.json()
+        check_no_full_phone(messages)
+        return messages
+
+    def stop_actions(self) -> None:
+        """Take the action server down while Rasa and the backend keep running."""
+        os.killpg(self.actions.pid, signal.SIGTERM)
+        self.actions.wait(timeout=15)
+
+    def start_actions(self) -> None:
+        self.actions = self._start_actions()
+        _wait(f"{self.actions_url}/health", time.time() + 60, [])
 
 
 def newest_model() -> Path | None:
@@ -132,6 +160,10 @@ def start_stack(work: Path) -> Iterator[Stack]:
         stack = Stack(f"http://127.0.0.1:{ports['RASA_PORT']}", f"http://127.0.0.1:{ports['BACKEND_PORT']}",
                       "e2e-token", start_backend=lambda: start("backend"), work=work)
         stack.backend = backend
+        stack.actions = procs[1][1]
+        stack.actions_url = f"http://127.0.0.1:{ports['ACTIONS_PORT']}"
+        stack._start_actions = lambda: start("actions")
+        stack.action_token = env["ACTION_SERVER_TOKEN"]
         yield stack
     finally:
         for _, proc, _ in procs:

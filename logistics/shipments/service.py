@@ -194,8 +194,15 @@ def prove_link(*, session: Session, tracking_number: str, phone_tail: str | None
         left = record_failed_tail(session=session, tracking_number=number, conversation_id=conversation_id,
                                   client_address=client_address)
         session.commit()
+        details: dict = {"attempts_left": left}
+        if left == 0:
+            try:
+                ensure_not_locked(session=session, tracking_number=number, conversation_id=conversation_id,
+                                  client_address=client_address)
+            except ApiError as locked:
+                details.update(locked.details)
         raise ApiError(403, "forbidden", "the phone tail does not match the sender or the recipient of this "
-                       "shipment", {"attempts_left": left})
+                       "shipment", details)
     if conversation_id:
         if _proof(session, conversation_id, number) is None:
             session.add(ConversationProof(conversation_id=conversation_id, tracking_number=number, role=role))
