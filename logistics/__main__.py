@@ -1,4 +1,4 @@
-"""Command line of the backend: serve, migrate, seed, init (migrate + seed when empty), agent-add."""
+"""Command line of the backend: serve, migrate, seed, init (migrate + seed when empty), agent-add, agent-passwd."""
 from __future__ import annotations
 
 import argparse
@@ -22,6 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     agent_add = sub.add_parser("agent-add", help="create a console agent (or set a new password); asks for it")
     agent_add.add_argument("username")
     agent_add.add_argument("--name", default=None, help="display name shown to colleagues")
+    agent_add.add_argument("--role", choices=("agent", "supervisor"), default=None,
+                           help="agent (default for a new one) or supervisor (reads every handoff)")
+    agent_passwd = sub.add_parser("agent-passwd", help="set a console agent's password (asks for it); every "
+                                  "session of the agent ends")
+    agent_passwd.add_argument("username")
     revision = sub.add_parser("revision", help="autogenerate a migration from the models")
     revision.add_argument("-m", "--message", required=True)
     args = parser.parse_args(argv)
@@ -58,8 +63,25 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         with db.transaction(db.session_factory(engine)) as session:
             handoff_service.create_agent(session=session, username=args.username, password=password,
-                                         display_name=args.name)
+                                         display_name=args.name, role=args.role)
         print(f"agent {args.username} can log in at /agent/login", flush=True)
+        return 0
+    if args.command == "agent-passwd":
+        import getpass
+
+        from logistics.handoffs import service as handoff_service
+
+        with db.transaction(db.session_factory(engine)) as session:
+            agent = handoff_service.get_agent_by_username(session=session, username=args.username)
+            if agent is None:
+                print(f"no agent {args.username} (create one with agent-add)", file=sys.stderr)
+                return 2
+            password = getpass.getpass(f"new password for {args.username}: ")
+            if len(password) < 8:
+                print("the password needs at least 8 characters", file=sys.stderr)
+                return 2
+            revoked = handoff_service.set_password(session=session, agent=agent, password=password)
+        print(f"password of {args.username} changed; {revoked} console sessions ended", flush=True)
         return 0
     if args.command in ("migrate", "init"):
         migrate.upgrade(engine)

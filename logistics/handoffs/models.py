@@ -4,13 +4,18 @@ from __future__ import annotations
 from typing import List, Optional
 
 from pydantic import BaseModel, Field, validator
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import relationship
 
 from logistics.db import Base
 from logistics.handoffs.enums import HandoffStatus
 from logistics.shipments.tracking_numbers import normalize
 from logistics.timeutil import utcnow
+
+ROLE_AGENT = "agent"
+# A supervisor reads every handoff (other agents' included); writing follows the same rules as for agents.
+ROLE_SUPERVISOR = "supervisor"
+ROLES = (ROLE_AGENT, ROLE_SUPERVISOR)
 
 
 class Agent(Base):
@@ -23,7 +28,64 @@ class Agent(Base):
     display_name = Column(String(64), nullable=False)
     password_hash = Column(String(256), nullable=False)
     active = Column(Boolean, nullable=False, default=True)
+    role = Column(String(16), nullable=False, default=ROLE_AGENT, server_default=ROLE_AGENT)
     created_at = Column(DateTime, nullable=False, default=utcnow)
+    password_changed_at = Column(DateTime)
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == ROLE_SUPERVISOR
+
+
+class AgentSession(Base):
+    """A console login. The browser's cookie holds only a random token; the table keeps its SHA-256, so a leaked
+    table gives no usable cookie. Refused once revoked (logout, password change), idle or past its expiry."""
+
+    __tablename__ = "agent_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False, index=True)
+    # Must come back in X-CSRF-Token (or the csrf_token form field) on every POST of this session.
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    last_seen_at = Column(DateTime, nullable=False)
+    expires_at = Column(DateTime, nullable=False)
+    revoked_at = Column(DateTime)
+    ip = Column(String(64))
+    user_agent = Column(String(200))
+
+    agent = relationship("Agent")
+
+
+class LoginAttempt(Base):
+    """One console login (or password confirmation): the throttle counts the failures of a user name and of an
+    address over the last minutes."""
+
+    __tablename__ = "agent_login_attempts"
+    __table_args__ = (Index("ix_agent_login_attempts_username_created", "username", "created_at"),
+                      Index("ix_agent_login_attempts_ip_created", "ip", "created_at"),
+                      Index("ix_agent_login_attempts_created", "created_at"))
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False)
+    ip = Column(String(64), nullable=False)
+    success = Column(Boolean, nullable=False)
+    created_at = Column(DateTime, nullable=False)
+
+
+class LoginLock(Base):
+    """A user name (scope "user") or a client address (scope "ip") refused until locked_until."""
+
+    __tablename__ = "agent_login_locks"
+    __table_args__ = (Index("ix_agent_login_locks_scope_key_until", "scope", "key", "locked_until"),)
+
+    id = Column(Integer, primary_key=True)
+    scope = Column(String(8), nullable=False)
+    key = Column(String(64), nullable=False)
+    failures = Column(Integer, nullable=False)
+    created_at = Column(DateTime, nullable=False)
+    locked_until = Column(DateTime, nullable=False)
 
 
 class Handoff(Base):
@@ -51,6 +113,9 @@ class Handoff(Base):
     rating = Column(Integer)
     rating_comment = Column(String(500))
     rated_at = Column(DateTime)
+    # The transcript as it stood when the handoff was closed: {"complete", "taken_at", "lines", "warning"?}.
+    # A closed handoff shows this, never the live conversation that goes on after it.
+    closed_transcript = Column(JSON)
 
     agent = relationship("Agent")
     messages = relationship("HandoffMessage", back_populates="handoff", order_by="HandoffMessage.id",
@@ -137,3 +202,17 @@ class ReplyIn(BaseModel):
         if not value.strip():
             raise ValueError("text must not be blank")
         return value.strip()
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(..., min_length=1, max_length=200)
+    new_password: str = Field(..., min_length=8, max_length=200)
+
+    class Config:
+        extra = "forbid"
+
+    @validator("new_password")
+    def not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the new password must not be blank")
+        return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -23,7 +23,7 @@ from logistics.handoffs.enums import (
     SCENE_LABEL,
     HandoffStatus,
 )
-from logistics.handoffs.models import Agent, Handoff, HandoffIn, HandoffMessage
+from logistics.handoffs.models import ROLE_AGENT, ROLES, Agent, AgentSession, Handoff, HandoffIn, HandoffMessage
 from logistics.phones import mask_name, mask_phone, mask_phones_in_text
 from logistics.shipments import service as shipment_service
 from logistics.shipments.carriers import carrier_name
@@ -54,20 +54,44 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password")
 # --- agents ---
 
 
-def create_agent(*, session: Session, username: str, password: str, display_name: str | None = None) -> Agent:
-    """Create an agent (or set a new password for an existing one); only the hash is stored."""
+def create_agent(*, session: Session, username: str, password: str, display_name: str | None = None,
+                 role: str | None = None) -> Agent:
+    """Create an agent (or set a new password for an existing one, which logs it out everywhere); only the hash
+    is stored. role: agent (the default) or supervisor."""
+    if role is not None and role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
     agent = get_agent_by_username(session=session, username=username)
     if agent is None:
         agent = Agent(username=username, display_name=display_name or username, active=True,
-                      password_hash=generate_password_hash(password))
+                      password_hash=generate_password_hash(password), role=role or ROLE_AGENT)
         session.add(agent)
     else:
-        agent.password_hash = generate_password_hash(password)
+        set_password(session=session, agent=agent, password=password)
         agent.active = True
         if display_name:
             agent.display_name = display_name
+        if role:
+            agent.role = role
     session.flush()
     return agent
+
+
+def set_password(*, session: Session, agent: Agent, password: str) -> int:
+    """Store a new password hash and revoke every console session of the agent; returns how many were open."""
+    now = utcnow()
+    agent.password_hash = generate_password_hash(password)
+    agent.password_changed_at = now
+    revoked = revoke_sessions(session=session, agent_id=agent.id, now=now) if agent.id is not None else 0
+    session.flush()
+    return revoked
+
+
+def revoke_sessions(*, session: Session, agent_id: int, now: datetime | None = None) -> int:
+    """Revoke every session of an agent that is not revoked yet (password change, deactivation)."""
+    result = session.execute(update(AgentSession).where(AgentSession.agent_id == agent_id,
+                                                        AgentSession.revoked_at.is_(None))
+                             .values(revoked_at=now or utcnow()).execution_options(synchronize_session=False))
+    return result.rowcount or 0
 
 
 def ensure_demo_agent(*, session: Session, password: str) -> Agent:
@@ -278,18 +302,40 @@ def list_for_conversation(*, session: Session, conversation_id: str) -> list[Han
     return list(session.execute(query.limit(50)).scalars())
 
 
-def queue(*, session: Session) -> list[Handoff]:
-    """Open handoffs, queued before active, then by priority and waiting time."""
-    query = select(Handoff).where(Handoff.status.in_(OPEN_STATUSES)).order_by(
-        Handoff.priority, Handoff.created_at, Handoff.id)
+def queue(*, session: Session, agent: Agent | None = None) -> list[Handoff]:
+    """Open handoffs by priority and waiting time; for an agent (not a supervisor) only the waiting ones and
+    their own."""
+    query = select(Handoff).where(Handoff.status.in_(OPEN_STATUSES))
+    if agent is not None and not agent.is_supervisor:
+        query = query.where(or_(Handoff.agent_id == agent.id,
+                                and_(Handoff.status == HandoffStatus.QUEUED.value, Handoff.agent_id.is_(None))))
+    query = query.order_by(Handoff.priority, Handoff.created_at, Handoff.id)
     return list(session.execute(query.limit(200)).scalars())
 
 
-def recently_closed(*, session: Session, limit: int = 10) -> list[Handoff]:
-    """The latest closed handoffs, for the console's history column."""
-    query = select(Handoff).where(Handoff.status == HandoffStatus.CLOSED.value).order_by(
-        Handoff.closed_at.desc(), Handoff.id.desc())
+def recently_closed(*, session: Session, limit: int = 10, agent: Agent | None = None) -> list[Handoff]:
+    """The latest closed handoffs, for the console's history column; an agent's own only, unless a supervisor."""
+    query = select(Handoff).where(Handoff.status == HandoffStatus.CLOSED.value)
+    if agent is not None and not agent.is_supervisor:
+        query = query.where(Handoff.agent_id == agent.id)
+    query = query.order_by(Handoff.closed_at.desc(), Handoff.id.desc())
     return list(session.execute(query.limit(limit)).scalars())
+
+
+# --- who may see and work a handoff ---
+
+
+def may_work(agent: Agent, handoff: Handoff) -> bool:
+    """Reply, retry, close: the handoff is assigned to the agent, or is waiting in the queue unassigned (there is
+    one queue and every agent serves it; answering or closing a waiting one assigns it)."""
+    if handoff.agent_id is not None:
+        return handoff.agent_id == agent.id
+    return handoff.status == HandoffStatus.QUEUED.value
+
+
+def may_read(agent: Agent, handoff: Handoff) -> bool:
+    """Package, transcript, tickets: whoever may work it, and supervisors every handoff."""
+    return agent.is_supervisor or may_work(agent, handoff)
 
 
 def queue_position(session: Session, handoff: Handoff) -> int:
@@ -412,6 +458,18 @@ def record_delivery_failure(*, session: Session, handoff: Handoff, error: str) -
     """Note on each undelivered reply why it is still waiting (the console shows it)."""
     for message in outbox(session=session, handoff=handoff):
         message.last_error = error[:300]
+    session.flush()
+
+
+def freeze_transcript(*, session: Session, handoff: Handoff, lines: list[dict], complete: bool,
+                      warning: str | None = None) -> None:
+    """Keep the closed handoff's transcript as it stood at the close: the console shows this, not the live
+    conversation, from then on. An incomplete one (Rasa was unreachable) is replaced by the first complete one,
+    a complete one never."""
+    if handoff.closed_transcript and (handoff.closed_transcript.get("complete") or not complete):
+        return
+    handoff.closed_transcript = {"complete": complete, "taken_at": to_iso(utcnow()), "lines": lines[-200:],
+                                 **({"warning": warning} if warning else {})}
     session.flush()
 
 
