@@ -93,7 +93,16 @@
     lastTranscript = "";
     history.replaceState(null, "", `/agent/handoffs/${id}`);
     try { await api(`/handoffs/${id}/claim`, { method: "POST", body: {} }); } catch (err) { /* closed or taken: read only */ }
-    await loadDetail();
+    try { await loadDetail(); } catch (err) {
+      // 403: another agent's conversation (only supervisors read those).
+      current = null;
+      document.getElementById("detail").hidden = true;
+      document.getElementById("side").hidden = true;
+      document.getElementById("empty").hidden = false;
+      document.getElementById("empty").textContent = err.message || "无法打开这个会话";
+      refreshQueue();
+      return;
+    }
     await refreshTranscript();
     refreshQueue();
   }
