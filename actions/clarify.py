@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import backend
+from actions.backend import BackendError
 from actions.emotion import ANGRY, detect
+from actions.focus import pick_by_words
+from actions.identity import binding_channel
 
 FALLBACK = "nlu_fallback"
 # Intents we can offer as a quick reply (the domain has a clarify variation for each).
@@ -40,12 +44,29 @@ def top_candidate(tracker: Tracker) -> str:
     return "track_parcel"
 
 
+def picks_a_shown_parcel(tracker: Tracker) -> bool:
+    """Whether, right after the parcel chooser, the message names exactly one of the parcels shown."""
+    choices = tracker.get_slot("shipment_choices") or []
+    if tracker.get_slot("tracking_outcome") != "choose" or len(choices) < 2:
+        return False
+    try:
+        customer = backend.client().customer_by_binding(binding_channel(tracker), tracker.sender_id)
+    except BackendError:
+        return False
+    by_number = {s["tracking_number"]: s for s in (customer or {}).get("shipments", [])}
+    shown = [by_number[n] for n in choices if n in by_number]
+    return len(shown) > 1 and len(pick_by_words(tracker, shown)) == 1
+
+
 class ActionClarify(Action):
     def name(self) -> str:
         return "action_clarify"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[str, Any]) -> List[EventType]:
+        if picks_a_shown_parcel(tracker):
+            # 「那个大闸蟹」 after the chooser is a choice, however the NLU read it: answer about that parcel.
+            return [FollowupAction("action_track_parcel")]
         texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
         # An angry user is not quizzed about what they meant: a person takes over if they want.
         if detect(texts[-3:]).level == ANGRY:

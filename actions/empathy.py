@@ -11,8 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.emotion import ANGRY, UPSET, detect
 from actions.problems import PROBLEM_INTENTS
 
-# The same problem raised this many times in one conversation counts as anger, whatever the words.
-REPEATS_MEAN_ANGER = 3
+# The same problem raised this many times in one conversation: an apology for making them ask again (not for
+# anger they never showed).
+REPEATS_MEAN_REPEATED = 3
+# What the goods of the parcel in focus make the user worry about, when their words name no scene.
+REPEATABLE = tuple(i for i in PROBLEM_INTENTS if i != "add_info")
+GOODS_SCENES = {"fresh": "fresh", "international": "international", "fragile": "fragile", "document": "document"}
 
 
 def user_texts(tracker: Tracker) -> List[str]:
@@ -22,17 +26,25 @@ def user_texts(tracker: Tracker) -> List[str]:
 def problem_repeats(tracker: Tracker) -> int:
     """How many of the user's messages raised a problem (urge, lost, complaint...)."""
     return sum(1 for e in tracker.events if e.get("event") == "user"
-               and ((e.get("parse_data") or {}).get("intent") or {}).get("name") in PROBLEM_INTENTS)
+               and ((e.get("parse_data") or {}).get("intent") or {}).get("name") in REPEATABLE)
 
 
 def emotion_level(tracker: Tracker) -> tuple[str, str | None]:
-    """angry, urgent, upset or calm; and the scene (fresh, medicine, gift, international) for the wording."""
-    emotion = detect(user_texts(tracker))
-    if emotion.level == ANGRY or (emotion.level == UPSET and problem_repeats(tracker) >= REPEATS_MEAN_ANGER):
-        return "angry", emotion.scene
+    """angry, urgent, repeated, upset or calm; and the scene for the wording: what this message is about (the
+    latest words first, then the goods of the parcel in focus), not a parcel talked about earlier."""
+    texts = user_texts(tracker)
+    emotion = detect(texts)
+    scene = detect(texts[-1:]).scene or GOODS_SCENES.get(tracker.get_slot("parcel_goods_type") or "") \
+        or emotion.scene
+    if emotion.scene == "medicine":
+        scene = "medicine"
+    if emotion.level == ANGRY:
+        return "angry", scene
     if emotion.urgent:
-        return "urgent", emotion.scene
-    return emotion.level, emotion.scene
+        return "urgent", scene
+    if problem_repeats(tracker) >= REPEATS_MEAN_REPEATED and emotion.level == UPSET:
+        return "repeated", scene
+    return emotion.level, scene
 
 
 class ActionReadEmotion(Action):

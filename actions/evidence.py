@@ -63,6 +63,10 @@ class ActionAcknowledgeEvidence(Action):
             ticket = client.ticket(tickets[0]["id"])
         except BackendError:
             return [SlotSet("evidence_outcome", "unavailable")]
+        if not ticket.get("evidence"):
+            # "照片发你了" but nothing arrived: say so, and how to send one, instead of "共 0 张".
+            return [SlotSet("evidence_ticket_type", ticket["type"]), SlotSet("evidence_ticket_ref", f"T{ticket['id']}"),
+                    SlotSet("evidence_outcome", "no_photo_yet")]
         return [
             SlotSet("evidence_ticket_type", ticket["type"]),
             SlotSet("evidence_ticket_ref", f"T{ticket['id']}"),

@@ -15,16 +15,18 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import backend
+from actions import backend, followup
 from actions.backend import BackendClient, BackendError
 from actions.formatting import clock_phrase, duration_phrase
 from actions.identity import proof
 
 PROBLEM_INTENTS = ("urge_delivery", "report_lost", "report_damaged", "report_delay", "signed_not_received",
-                   "file_claim", "complain_delivery_service", "change_address", "customs_inquiry")
+                   "file_claim", "complain_delivery_service", "change_address", "customs_inquiry", "add_info")
 CUSTOMS_WAITING = {"customs_pending", "customs_processing"}
 # Customs usually allow about 15 days to supply what they ask for; past ~10 days we warn of a return.
 CUSTOMS_RETURN_RISK_DAYS = 10
+# What the user must supply for customs: answered as such, not as the customs status again.
+CUSTOMS_MATERIALS = re.compile(r"材料|身份证|证件|补税|交税|缴税|税费|关税|提供什么|要补|补什么|实名")
 # Questions about tickets need no parcel: they are answered from the conversation's and customer's tickets.
 TICKET_INTENTS = ("check_ticket", "claim_status")
 # Disagreeing with a payout is for a person to decide: the bot offers the claims desk with the case attached.
@@ -101,6 +103,10 @@ def handle_urge(ctx: ProblemContext) -> List[EventType]:
         return [SlotSet("problem_outcome", "urge_out_for_delivery")]
     if status in NOT_YET_AT_OUTLET:
         return [SlotSet("problem_outcome", "urge_not_at_outlet")]
+    if status in ("at_station", "in_locker"):
+        return _arrival_slots(ctx) + [SlotSet("problem_outcome", "urge_ready_for_pickup")]
+    if status == "delivered":
+        return [SlotSet("problem_outcome", "urge_delivered")]
     if status != "at_outlet":
         return [SlotSet("problem_outcome", "show_status")]
     outlet = ctx.client.outlet(ctx.number, **ctx.proof)
@@ -124,6 +130,13 @@ def handle_urge(ctx: ProblemContext) -> List[EventType]:
     ticket = ctx.open_ticket("urge", f"urge:{ctx.number}:{len(urges)}", outlet=outlet.get("code"),
                              waited_hours=outlet.get("waited_hours"))
     return events + ticket_slots(ticket) + [SlotSet("problem_outcome", "urge_created")]
+
+
+def _arrival_slots(ctx: ProblemContext) -> List[EventType]:
+    """Where and since when the parcel waits for pickup (a station or a locker)."""
+    facility = ctx.last.get("facility") or {}
+    return [SlotSet("pickup_place", facility.get("name") or ctx.last.get("location") or ""),
+            SlotSet("arrived_time", clock_phrase(ctx.last.get("time")))]
 
 
 def _compensation_slots(ctx: ProblemContext) -> List[EventType]:
@@ -179,7 +192,12 @@ def handle_signed_not_received(ctx: ProblemContext) -> List[EventType]:
 def handle_delay(ctx: ProblemContext) -> List[EventType]:
     """Fresh goods: empathy and a 1-hour priority claim. Others: the reason, the promise missed, the remedy."""
     promised = ctx.shipment.get("promised_delivery_at")
-    late_hours = _hours_since(promised) if promised else 0.0
+    arrived = ctx.last.get("time") if ctx.shipment["status"] in ("at_station", "in_locker") else None
+    if arrived and (not promised or datetime.fromisoformat(arrived) <= datetime.fromisoformat(promised)):
+        # Waiting for pickup since before the promise: not late, whatever the clock says now.
+        return _arrival_slots(ctx) + [SlotSet("promised_time", clock_phrase(promised) if promised else ""),
+                                      SlotSet("problem_outcome", "delay_arrived_on_time")]
+    late_hours = _hours_since(promised) - (_hours_since(arrived) if arrived else 0.0) if promised else 0.0
     events: List[EventType] = [SlotSet("promised_time", clock_phrase(promised) if promised else ""),
                                SlotSet("late_by", duration_phrase(late_hours))]
     fresh = ctx.shipment.get("goods_type") == "fresh" or ctx.tracker.get_slot("goods_type") == "fresh"
@@ -222,8 +240,30 @@ def handle_complaint(ctx: ProblemContext) -> List[EventType]:
                                              SlotSet("problem_outcome", "complaint_recorded")]
 
 
+INTERCEPTS = (
+    ("return_to_sender", re.compile(r"退回|退给寄件|退还|不要了|原路返回|寄回去")),
+    ("reschedule", re.compile(r"改天|明天再|后天再|过两天|晚点再|晚几天|暂缓|下周再|周末再")),
+    ("intercept", re.compile(r"拦截|拦下|拦住|先别送|别送了|不要送|暂停派送|停止派送|先不要派")),
+)
+# Statuses from which an interception can still be arranged (a courier on the way can still hold it).
+INTERCEPTABLE = BEFORE_DELIVERY | {"out_for_delivery", "delivery_failed"}
+
+
+def intercept_kind(text: str) -> Optional[str]:
+    return next((kind for kind, pattern in INTERCEPTS if pattern.search(text)), None)
+
+
 def handle_change_address(ctx: ProblemContext) -> List[EventType]:
-    """Before delivery starts: an address-change ticket. After: the options that remain."""
+    """Interception (拦截, 退回, 改天再送) while it can still be arranged; else an address change before delivery
+    starts; after that, the options that remain."""
+    kind = intercept_kind(ctx.text)
+    if kind is not None:
+        if ctx.shipment["status"] not in INTERCEPTABLE:
+            return [SlotSet("intercept_kind", kind), SlotSet("problem_outcome", "intercept_late")]
+        ticket = ctx.open_ticket("address_change", f"address_change:{ctx.number}:{kind}", kind=kind,
+                                 requested=ctx.text)
+        return ticket_slots(ticket) + [SlotSet("intercept_kind", kind),
+                                       SlotSet("problem_outcome", "intercept_opened")]
     if ctx.shipment["status"] not in BEFORE_DELIVERY:
         return [SlotSet("problem_outcome", "address_change_late")]
     location = ctx.tracker.get_slot("location")
@@ -239,6 +279,8 @@ def handle_customs(ctx: ProblemContext) -> List[EventType]:
     since = customs_events[-1]["time"] if customs_events else None
     days = _hours_since(since) / 24 if since else 0.0
     events: List[EventType] = [SlotSet("customs_days", duration_phrase(days * 24) if since else "")]
+    if CUSTOMS_MATERIALS.search(ctx.text) and (customs_events or ctx.shipment.get("goods_type") == "international"):
+        return events + [SlotSet("problem_outcome", "customs_materials")]
     if status == "customs_exception":
         risk = "high" if days >= CUSTOMS_RETURN_RISK_DAYS else "low"
         return events + [SlotSet("customs_risk", risk), SlotSet("problem_outcome", "customs_action_needed")]
@@ -277,7 +319,59 @@ def answer_tickets(tracker: Tracker, client: BackendClient, intent: str) -> List
             SlotSet("problem_outcome", "tickets_listed")]
 
 
+def handle_supplement(ctx: ProblemContext) -> List[EventType]:
+    """More facts for the case: a note on every open ticket of the parcel, quoted back; with none open, a delivery
+    wish before delivery goes to the outlet as an instruction."""
+    said = followup.quote(ctx.text)
+    tickets = followup.open_tickets(ctx.tracker, ctx.client, ctx.number)
+    if tickets:
+        for ticket in tickets[:3]:
+            followup.add_note(ctx.client, ticket, ctx.text)
+        return [SlotSet("supplement_text", said), SlotSet("supplement_refs", followup.refs_phrase(tickets)),
+                SlotSet("problem_outcome", "supplement_noted")]
+    if ctx.shipment["status"] in followup.BEFORE_DELIVERY and followup.is_delivery_wish(ctx.text):
+        ticket = ctx.open_ticket("address_change", f"delivery_note:{ctx.number}:{ctx.tracker.sender_id}",
+                                 kind="delivery_instruction", requested=ctx.text)
+        return ticket_slots(ticket) + [SlotSet("supplement_text", said),
+                                       SlotSet("problem_outcome", "supplement_recorded")]
+    return [SlotSet("supplement_text", said), SlotSet("problem_outcome", "supplement_kept")]
+
+
+def follow_up_existing(ctx: ProblemContext, problem: str) -> Optional[List[EventType]]:
+    """The same problem again while its process is open: that process reported (with the user's new words on
+    it), nothing opened twice."""
+    ticket = followup.existing_process(problem, followup.open_tickets(ctx.tracker, ctx.client, ctx.number))
+    if ticket is None:
+        return None
+    if problem == "complain_delivery_service":
+        followup.add_note(ctx.client, ticket, ctx.text)
+        return ticket_slots(ticket) + [SlotSet("problem_outcome", "complaint_existing")]
+    detail = ctx.client.ticket(ticket["id"])
+    terms = _compensation_slots(ctx) if ticket["type"] in CLAIM_TYPES else []
+    return followup.followup_slots(detail) + terms + [SlotSet("problem_outcome", "followup_answered")]
+
+
+def answer_followup(tracker: Tracker, client: BackendClient) -> List[EventType]:
+    """那怎么办 / 结果什么时候出 / 谁会联系我: the open process of the parcel in focus, else the newest open one."""
+    number = tracker.get_slot("tracking_number")
+    tickets = followup.open_tickets(tracker, client)
+    focused = [t for t in tickets if t.get("tracking_number") == number] or tickets
+    ticket = followup.most_relevant(focused)
+    if ticket is None:
+        return [SlotSet("problem_outcome", "followup_nothing_open")]
+    detail = client.ticket(ticket["id"])
+    events = followup.followup_slots(detail)
+    if ticket["type"] in CLAIM_TYPES and ticket.get("tracking_number"):
+        try:
+            terms = client.compensation(ticket["tracking_number"], **proof(tracker))
+            events.append(SlotSet("terms_summary", terms.get("terms_summary") or ""))
+        except BackendError:
+            pass
+    return events + [SlotSet("problem_outcome", "followup_answered")]
+
+
 HANDLERS: Dict[str, Callable[[ProblemContext], List[EventType]]] = {
+    "add_info": handle_supplement,
     "customs_inquiry": handle_customs,
     "file_claim": handle_file_claim,
     "complain_delivery_service": handle_complaint,
@@ -304,6 +398,11 @@ class ActionHandleProblem(Action):
         if (intent in DISPUTE_INTENTS or problem in DISPUTE_INTENTS) and CLAIM_DISPUTE.search(text):
             return done + [SlotSet("handoff_reason", "claim_dispute"), SlotSet("problem_outcome", "claim_dispute")]
         client = backend.client()
+        if intent == "ask_followup" and not problem:
+            try:
+                return answer_followup(tracker, client)
+            except BackendError:
+                return [SlotSet("problem_outcome", "unavailable")]
         if intent in TICKET_INTENTS and not problem:
             try:
                 return answer_tickets(tracker, client, intent)
@@ -316,7 +415,8 @@ class ActionHandleProblem(Action):
         link = proof(tracker)
         try:
             shipment = client.shipment(number, **link)
-            return done + HANDLERS[problem](ProblemContext(tracker, client, shipment, link))
+            ctx = ProblemContext(tracker, client, shipment, link)
+            return done + (follow_up_existing(ctx, problem) or HANDLERS[problem](ctx))
         except BackendError as exc:
             if exc.kind == BackendError.UNAVAILABLE:
                 # The problem stays pending: the next message retries it and the keys keep it single.

@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import backend
 from actions.backend import BackendError
+from actions.focus import SWITCH_WORDS, hint_slots, narrower, pick_by_problem, pick_by_words
 from actions.formatting import clock_phrase, duration_phrase, mask_number, scan_time
 from actions.identity import binding_channel, proof
 from actions.problems import PROBLEM_INTENTS
@@ -18,15 +19,6 @@ from logistics.shipments.tracking_numbers import find_in_text
 
 MAX_CHOICES = 4
 TAIL_IN_TEXT = re.compile(r"(?<![0-9])([0-9]{4})(?![0-9])")
-ORDINALS = {"第一": 0, "第1": 0, "头一": 0, "第二": 1, "第2": 1, "第三": 2, "第3": 2, "第四": 3, "第4": 3,
-            "最后": -1}
-SWITCH_WORDS = ("另一个", "另外一个", "另1个", "别的那个", "另一件", "另外那个")
-GOODS_WORDS = {
-    "fresh": ("生鲜", "海鲜", "水果", "冷链", "冻品", "螃蟹", "大闸蟹", "车厘子", "肉"),
-    "fragile": ("易碎", "玻璃", "瓷", "花瓶"),
-    "international": ("国际", "海外", "进口", "清关", "直邮", "跨境"),
-    "document": ("文件", "合同", "证件", "材料"),
-}
 # Statuses whose scans tell where the parcel physically waits; the hub notice explains the wait there.
 HOLD_KINDS = {"weather", "volume", "equipment", "staffing", "customs"}
 AT_FACILITY = {"arrived_hub", "departed_hub", "in_transit", "picked_up", "at_outlet"}
@@ -56,53 +48,6 @@ def offered_tail(tracker: Tracker) -> Optional[str]:
         if match:
             return match.group(1)
     return None
-
-
-def _words_of(shipment: Dict[str, Any]) -> str:
-    last = shipment.get("last_event") or {}
-    facility = last.get("facility") or {}
-    return " ".join(str(v) for v in (
-        shipment.get("origin"), shipment.get("destination"), shipment.get("goods_description"),
-        last.get("location"), facility.get("name"), facility.get("city"), shipment.get("carrier_name"),
-    ) if v)
-
-
-def pick_by_words(tracker: Tracker, shipments: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The shipments a message points at ("上海寄来的那个", "那个生鲜", "第二个", "顺丰的"); all when it names none."""
-    text = _text(tracker)
-    for word, index in ORDINALS.items():
-        if word in text and shipments:
-            return [shipments[index if index < len(shipments) else -1]]
-    digits = re.fullmatch(r"\s*([1-9])\s*", text)
-    if digits and int(digits.group(1)) <= len(shipments):
-        return [shipments[int(digits.group(1)) - 1]]
-
-    carrier = _entity(tracker, "carrier")
-    goods = _entity(tracker, "goods_type")
-    places = [p for p in tracker.get_latest_entity_values("location")]
-    scored = []
-    for shipment in shipments:
-        score = 0
-        if carrier and shipment.get("carrier") == carrier:
-            score += 2
-        if goods and shipment.get("goods_type") == goods:
-            score += 2
-        for goods_type, words in GOODS_WORDS.items():
-            if any(w in text for w in words) and (shipment.get("goods_type") == goods_type or any(
-                    w in (shipment.get("goods_description") or "") for w in words)):
-                score += 1
-        haystack = _words_of(shipment)
-        for place in places:
-            if place and (place in haystack or haystack and any(part in place for part in haystack.split())):
-                score += 2
-        for city in {shipment.get("origin"), shipment.get("destination")} - {None}:
-            if city and city in text:
-                score += 1
-        scored.append((score, shipment))
-    best = max((s for s, _ in scored), default=0)
-    if best == 0:
-        return shipments
-    return [shipment for score, shipment in scored if score == best]
 
 
 def _hold_kind(incident: Optional[Dict[str, Any]]) -> str:
@@ -141,11 +86,12 @@ def answer_slots(shipment: Dict[str, Any]) -> List[EventType]:
         SlotSet("status_label", shipment.get("status_label") or status),
         SlotSet("carrier_name", shipment.get("carrier_name") or shipment["carrier"]),
         SlotSet("goods_description", shipment.get("goods_description") or ""),
+        SlotSet("parcel_goods_type", shipment.get("goods_type") or None),
         SlotSet("origin", shipment.get("origin") or ""),
         SlotSet("destination", shipment.get("destination") or ""),
         SlotSet("last_scan_time", scan_time(last.get("time"))),
         SlotSet("last_scan_location", facility.get("name") or last.get("location") or ""),
-        SlotSet("last_scan_description", last.get("description") or ""),
+        SlotSet("last_scan_description", _description(last, shipment)),
         SlotSet("waited", waited),
         SlotSet("facility_phone", facility.get("phone") or ""),
         SlotSet("hold_reason", (incident or {}).get("summary") or ""),
@@ -158,14 +104,21 @@ def answer_slots(shipment: Dict[str, Any]) -> List[EventType]:
     ]
 
 
+def _description(last: Dict[str, Any], shipment: Dict[str, Any]) -> str:
+    """The scan's own words, unless they only repeat the status (「已签收：已签收」)."""
+    description = (last.get("description") or "").strip("。 ")
+    labels = {shipment.get("status_label") or "", last.get("status_label") or ""}
+    return "" if description in labels else description
+
+
 def choice_slots(shipments: List[Dict[str, Any]]) -> List[EventType]:
     """Slots the 'which parcel?' buttons are rendered from (at most MAX_CHOICES)."""
     shown = shipments[:MAX_CHOICES]
     events: List[EventType] = [
         SlotSet("tracking_outcome", "choose"),
         SlotSet("choice_count", str(len(shown))),
-        SlotSet("shipment_choices", [s["tracking_number"] for s in shipments]),
-    ]
+        SlotSet("shipment_choices", [s["tracking_number"] for s in shown]),
+    ] + [SlotSet(name, value) for name, value in hint_slots(shown).items()]
     for index in range(MAX_CHOICES):
         shipment = shown[index] if index < len(shown) else None
         title = ""
@@ -226,31 +179,43 @@ class ActionTrackParcel(Action):
         return events + self.check_tail(tracker, client, number)
 
     def number_from_context(self, tracker: Tracker, customer: Optional[dict]):
-        """The number this turn refers to without typing it: a choice, a switch, or the customer's only parcel.
+        """The number this turn refers to without typing it: a parcel named in the user's words, the parcel the
+        problem points at, the parcel already in focus, or the customer's only parcel (actions/focus.py).
 
-        Returns a number, a list of shipments to choose from, or None."""
+        Returns a number, a list of shipments still to choose from, or None."""
         text = _text(tracker)
         current = tracker.get_slot("tracking_number")
         choices = tracker.get_slot("shipment_choices") or []
         own = (customer or {}).get("shipments", [])
-        if choices and any(w in text for w in SWITCH_WORDS):
-            others = [n for n in choices if n != current]
+        if any(w in text for w in SWITCH_WORDS):
+            known = choices or [s["tracking_number"] for s in own]
+            others = [n for n in known if n != current]
             if len(others) == 1:
                 return others[0]
             if others:
                 return [s for s in own if s["tracking_number"] in others] or None
         if customer is None:
             return current
-        if tracker.get_slot("tracking_outcome") == "choose" and choices:
-            pool = [s for s in own if s["tracking_number"] in choices]
-            picked = pick_by_words(tracker, pool)
-            if len(picked) == 1:
-                return picked[0]["tracking_number"]
-        active = [s for s in own if s.get("active")]
-        pool = active or own[:1]
-        picked = pick_by_words(tracker, active or own) if (active or own) else []
-        if picked and len(picked) < len(active or own):
-            pool = picked
+        choosing = tracker.get_slot("tracking_outcome") == "choose" and choices
+        by_number = {s["tracking_number"]: s for s in own}
+        pool = [by_number[n] for n in choices if n in by_number] if choosing else own
+        named = pick_by_words(tracker, pool)
+        if len(named) == 1 and (choosing or narrower(named, pool)):
+            return named[0]["tracking_number"]
+        if narrower(named, pool):
+            if current in {s["tracking_number"] for s in named}:
+                return current
+            pool = named
+        elif current and not choosing:
+            return current  # the parcel in focus until the user names another
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        problem = intent if intent in PROBLEM_INTENTS else tracker.get_slot("pending_problem")
+        fitting = pick_by_problem(problem, text, pool)
+        if narrower(fitting, pool):
+            pool = fitting
+        elif not choosing and not narrower(named, own):
+            active = [s for s in pool if s.get("active")]
+            pool = active or pool[:1]
         if not pool:
             return current
         if len(pool) == 1:
@@ -296,7 +261,8 @@ class ActionShowTimeline(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: Dict[str, Any]) -> List[EventType]:
-        if tracker.get_latest_input_channel() != "socketio" or not tracker.get_slot("tracking_number"):
+        # The web widget draws it; the WeChat channel writes it out as lines (addons/wechat/render.py).
+        if tracker.get_latest_input_channel() not in ("socketio", "wechat") or not tracker.get_slot("tracking_number"):
             return []
         number = tracker.get_slot("tracking_number")
         try:
