@@ -2,6 +2,7 @@
 agent replies and their delivery, closing, rating, and the agents who log in to the console."""
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime
 
@@ -32,6 +33,8 @@ from logistics.tickets import service as ticket_service
 from logistics.tickets.enums import STATUS_LABEL, TYPE_LABEL, TicketStatus, TicketType
 from logistics.tickets.models import Ticket, TicketIn, TicketPatch
 from logistics.timeutil import to_iso, utcnow
+
+log = logging.getLogger(__name__)
 
 # How agents name each process in the package's 已触发 line.
 PROCESS_NAME = {
@@ -162,13 +165,17 @@ def _shipment_line(shipment) -> dict:
 
 
 def _customer(session: Session, data: HandoffIn) -> Customer | None:
-    if data.customer_id is not None:
-        customer = customer_service.get(session=session, customer_id=data.customer_id)
-        if customer is None:
-            raise not_found("customer", data.customer_id)
-        return customer
+    """The customer bound to the conversation; a customer id the conversation is not bound to counts for
+    nothing (the action's slot is not proof)."""
+    if data.customer_id is not None and customer_service.get(session=session, customer_id=data.customer_id) is None:
+        raise not_found("customer", data.customer_id)
     channel = "rest" if data.channel == "cmdline" else data.channel
-    return customer_service.get_by_binding(session=session, channel=channel, external_id=data.conversation_id)
+    bound = customer_service.get_by_binding(session=session, channel=channel, external_id=data.conversation_id)
+    if data.customer_id is not None and (bound is None or bound.id != data.customer_id):
+        log.warning("handoff for %s names customer %s, who is not bound to it; ignored", data.conversation_id,
+                    data.customer_id)
+        return None
+    return bound
 
 
 def _contact(customer: Customer | None, data: HandoffIn, shipments: list) -> str:
@@ -186,9 +193,9 @@ def _contact(customer: Customer | None, data: HandoffIn, shipments: list) -> str
 
 
 def _triggered(session: Session, data: HandoffIn, customer: Customer | None, numbers: list[str], now) -> list:
-    conditions = [Ticket.conversation_id == data.conversation_id]
-    if numbers:
-        conditions.append(Ticket.tracking_number.in_(numbers))
+    # Only this conversation's processes (its own and those it shares) and the bound customer's: a number typed
+    # without proof must not reveal that somebody else opened a claim on it.
+    conditions = [ticket_service.of_conversation(data.conversation_id)]
     if customer is not None:
         conditions.append(ticket_service._of_customer(session, customer.id))
     query = (select(Ticket).where(or_(*conditions), Ticket.type != TicketType.HANDOFF.value)
@@ -451,6 +458,19 @@ def mark_delivered(*, session: Session, handoff: Handoff, message_id: int) -> Ha
         message.delivered_at = utcnow()
         message.last_error = None
         session.flush()
+    return message
+
+
+def mark_undelivered(*, session: Session, handoff: Handoff, message_id: int, error: str) -> HandoffMessage:
+    """A reply the user's channel refused after it was marked delivered (WeChat outside its 48-hour window, say):
+    back into the outbox with the reason, so the console shows it as not delivered and the agent can send it
+    again."""
+    message = session.get(HandoffMessage, message_id)
+    if message is None or message.handoff_id != handoff.id:
+        raise not_found("message", message_id)
+    message.delivered_at = None
+    message.last_error = error[:300]
+    session.flush()
     return message
 
 
