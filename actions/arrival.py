@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import backend
 from actions.backend import BackendError
-from actions.identity import binding_channel, proof
+from actions.identity import proof
 from actions.tracking import answer_slots
 
 
@@ -25,7 +25,7 @@ class ActionWatchArrival(Action):
             return [SlotSet("watch_outcome", "no_parcel")]
         client = backend.client()
         try:
-            watch = client.watch_arrival(number, tracker.sender_id, binding_channel(tracker), **proof(tracker))
+            watch = client.watch_arrival(number, **proof(tracker))
             if watch.get("already_arrived"):
                 shipment = client.shipment(number, **proof(tracker))
                 return answer_slots(shipment) + [SlotSet("watch_outcome", "arrived")]
