@@ -148,6 +148,16 @@ class BackendClient:
         body = {"rating": rating, **({"comment": comment} if comment else {})}
         return self._call("POST", f"/api/v1/handoffs/{handoff_id}/rating", json=body)
 
+    def request_binding_code(self, *, phone: str, channel: str, external_id: str) -> dict:
+        """Send a one-time code to the phone for binding this chat (demo_code in the answer in demo mode)."""
+        return self._call("POST", "/api/v1/bindings/otp",
+                          json={"phone": phone, "channel": channel, "external_id": external_id})
+
+    def verify_binding_code(self, *, phone: str, code: str, channel: str, external_id: str) -> dict:
+        """Check the code; on success the chat is bound to the phone's customer."""
+        return self._call("POST", "/api/v1/bindings/otp/verify",
+                          json={"phone": phone, "code": code, "channel": channel, "external_id": external_id})
+
 
 _client: BackendClient | None = None
 

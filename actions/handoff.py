@@ -284,7 +284,7 @@ class ActionPauseConversation(Action):
 def agent_payload(message: Dict[str, Any]) -> Dict[str, Any]:
     """The custom payload that marks a relayed message as the agent's own words."""
     return {"type": "agent_message", "from": "agent", "agent": message.get("agent_name") or "人工客服",
-            "message_id": message["id"], "text": message["text"]}
+            "message_id": message["id"], "handoff_id": message.get("handoff_id"), "text": message["text"]}
 
 
 class ActionRelayAgentReply(Action):

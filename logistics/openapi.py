@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from logistics.customers.models import CustomerIn
+from logistics.customers.models import BindingCodeIn, BindingVerifyIn, CustomerIn
 from logistics.handoffs.models import HandoffIn, RatingIn
 from logistics.shipments.models import EventIn, ShipmentIn
 from logistics.shipments.statuses import Status
@@ -35,7 +35,8 @@ def _param(name: str, where: str = "query", required: bool = False, schema: dict
 def build_openapi() -> dict:
     """Build the document once per process."""
     schemas = {}
-    for model in (CustomerIn, ShipmentIn, EventIn, TicketIn, TicketPatch, EvidenceIn, HandoffIn, RatingIn):
+    for model in (CustomerIn, BindingCodeIn, BindingVerifyIn, ShipmentIn, EventIn, TicketIn, TicketPatch, EvidenceIn,
+                  HandoffIn, RatingIn):
         schema = model.schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("definitions", {}))
         schemas[model.__name__] = schema
@@ -63,6 +64,14 @@ def build_openapi() -> dict:
             "/api/v1/customers/lookup": {"get": _op("Find the customer bound to a channel identity",
                                                     params=[_param("channel", required=True),
                                                             _param("external_id", required=True)])},
+            "/api/v1/bindings/otp": {"post": _op(
+                "Send a one-time code to a phone for binding a chat ({phone, channel, external_id}); the answer "
+                "holds demo_code while DEMO_MODE is on; 429 rate_limited with retry_after",
+                body="BindingCodeIn", errors=("400", "401", "422", "429"))},
+            "/api/v1/bindings/otp/verify": {"post": _op(
+                "Check the code and bind the chat (channel, external_id) to the phone's customer; 400 wrong_code "
+                "(attempts_left) or code_expired, 403 too_many_attempts",
+                body="BindingVerifyIn", errors=("400", "401", "403", "422"))},
             "/api/v1/shipments": {"post": _op("Create a shipment", body="ShipmentIn", ok="201",
                                               errors=("400", "401", "409", "422"))},
             "/api/v1/shipments/{tracking_number}": {"get": _op(
@@ -138,6 +147,10 @@ def _handoff_paths() -> dict:
             params=[handoff_id])},
         "/api/v1/handoffs/{handoff_id}/outbox/{message_id}/delivered": {"post": _op(
             "Mark a reply delivered (idempotent)",
+            params=[handoff_id, _param("message_id", "path", True, {"type": "integer"})])},
+        "/api/v1/handoffs/{handoff_id}/outbox/{message_id}/undelivered": {"post": _op(
+            "Put a reply the user's channel refused back into the outbox with the reason ({\"error\"}): WeChat "
+            "outside its 48-hour window, say; the console shows it as not delivered",
             params=[handoff_id, _param("message_id", "path", True, {"type": "integer"})])},
         "/api/v1/handoffs/{handoff_id}/rating": {"post": _op(
             "The user's 1-5 rating of a closed handoff (409 while it is open)", body="RatingIn", params=[handoff_id],

@@ -18,6 +18,8 @@ from typing import Iterator
 import pytest
 import requests
 
+from tests.wechat.fake_api import FakeWeChatApi
+
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 
@@ -119,6 +121,8 @@ def start_stack(work: Path) -> Iterator[Stack]:
     if model is None:
         raise RuntimeError("no trained model in models/")
     ports = {"BACKEND_PORT": _free_port(), "ACTIONS_PORT": _free_port(), "RASA_PORT": _free_port()}
+    # The WeChat channel talks to a local fake of WeChat's API (access token, custom/send, media).
+    wechat = FakeWeChatApi().start()
     env = {**os.environ, **{k: str(v) for k, v in ports.items()},
            "DATABASE_URL": f"sqlite:///{work / 'logistics.db'}",
            "LOGISTICS_API_TOKEN": "e2e-token",
@@ -127,6 +131,8 @@ def start_stack(work: Path) -> Iterator[Stack]:
            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{ports['ACTIONS_PORT']}/webhook",
            "TRACKER_DB": str(work / "tracker.db"),
            "ACTION_SERVER_TOKEN": "e2e-action-token", "DEMO_MODE": "true",
+           "WECHAT_API_BASE_URL": wechat.url, "WECHAT_TOKEN": "e2e-wechat-token", "WECHAT_APP_ID": "wxe2e",
+           "WECHAT_APP_SECRET": "e2e-wechat-secret",
            "SEED_SHIPMENTS": "400",
            "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
            "RASA_TELEMETRY_ENABLED": "false", "PYTHONWARNINGS": "ignore"}
@@ -164,6 +170,7 @@ def start_stack(work: Path) -> Iterator[Stack]:
         stack.actions_url = f"http://127.0.0.1:{ports['ACTIONS_PORT']}"
         stack._start_actions = lambda: start("actions")
         stack.action_token = env["ACTION_SERVER_TOKEN"]
+        stack.wechat, stack.wechat_token = wechat, env["WECHAT_TOKEN"]
         yield stack
     finally:
         for _, proc, _ in procs:
@@ -174,3 +181,4 @@ def start_stack(work: Path) -> Iterator[Stack]:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+        wechat.stop()

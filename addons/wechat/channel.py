@@ -396,7 +396,8 @@ class WeChatInput(InputChannel):
             return
         try:
             async with agent.lock_store.lock(openid):
-                tracker = await processor.get_tracker(openid)
+                # With its session started (as a message would start it), so the next message reads as a turn.
+                tracker = await processor.fetch_tracker_and_update_session(openid, TurnCollector())
                 tracker.update(SlotSet(SUBSCRIBED_SLOT, subscribed))
                 await agent.tracker_store.save(tracker)
         except Exception:

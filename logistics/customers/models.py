@@ -55,3 +55,31 @@ class CustomerIn(BaseModel):
     bindings: List[BindingIn] = Field(default_factory=list, max_items=20)
 
     _phone = validator("phone", allow_reuse=True)(normalize_phone)
+
+
+class BindingCodeIn(BaseModel):
+    """A one-time code asked for in a chat (the bot on the user's behalf) to bind that chat to a phone."""
+
+    phone: str
+    channel: str
+    external_id: str = Field(..., min_length=1, max_length=64)
+
+    _phone = validator("phone", allow_reuse=True)(normalize_phone)
+    @validator("channel")
+    def known_channel(cls, value: str) -> str:
+        if value not in CHANNELS:
+            raise ValueError(f"channel must be one of {', '.join(CHANNELS)}")
+        return value
+
+
+class BindingVerifyIn(BindingCodeIn):
+    """The code the user typed back in the chat."""
+
+    code: str = Field(..., min_length=1, max_length=12)
+
+    @validator("code")
+    def digits_only(cls, value: str) -> str:
+        value = value.strip()
+        if not value.isdigit():
+            raise ValueError("code must be digits")
+        return value

@@ -43,6 +43,17 @@ def mark_delivered(handoff_id: int, message_id: int):
     return service.message_dict(service.mark_delivered(session=session(), handoff=handoff, message_id=message_id))
 
 
+@blueprint.post("/handoffs/<int:handoff_id>/outbox/<int:message_id>/undelivered")
+def mark_undelivered(handoff_id: int, message_id: int):
+    body = request.get_json(silent=True) or {}
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, str) or not error.strip():
+        raise bad_request("give error: why the channel did not deliver the reply")
+    handoff = service.require(session=session(), handoff_id=handoff_id)
+    message = service.mark_undelivered(session=session(), handoff=handoff, message_id=message_id, error=error.strip())
+    return service.message_dict(message)
+
+
 @blueprint.post("/handoffs/<int:handoff_id>/rating")
 def rate(handoff_id: int):
     data = parse(RatingIn)

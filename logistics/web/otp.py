@@ -67,8 +67,9 @@ def issue(*, session: Session, phone: str, session_id: str, ip: str, secret: str
 
 
 def verify(*, session: Session, phone: str, code: str, session_id: str, secret: str,
-           now: datetime) -> Customer:
-    """Check the phone's newest code; on success bind socketio:session_id to the phone's customer."""
+           now: datetime, channel: str = "socketio") -> Customer:
+    """Check the phone's newest code; on success bind channel:session_id (the browser's socket.io session, or a
+    chat channel's user id such as a WeChat openid) to the phone's customer."""
     record = session.execute(
         select(OtpCode).where(OtpCode.phone == phone, OtpCode.used_at.is_(None))
         .order_by(OtpCode.created_at.desc(), OtpCode.id.desc()).limit(1)).scalar_one_or_none()
@@ -86,5 +87,5 @@ def verify(*, session: Session, phone: str, code: str, session_id: str, secret: 
         raise ApiError(400, "wrong_code", f"验证码不正确，还可以再试 {left} 次", {"attempts_left": left})
     record.used_at = now
     customer, _ = customers.create_or_merge(session=session, data=CustomerIn(phone=phone))
-    customers.bind(session=session, customer=customer, channel="socketio", external_id=session_id)
+    customers.bind(session=session, customer=customer, channel=channel, external_id=session_id)
     return customer
