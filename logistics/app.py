@@ -5,13 +5,16 @@ import hmac
 import logging
 
 from flask import Blueprint, Flask, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from logistics import db
 from logistics.customers.views import blueprint as customers_bp
-from logistics.errors import ApiError
+from logistics.errors import ApiError, not_found
 from logistics.handoffs.console import blueprint as console_bp
 from logistics.handoffs.views import blueprint as handoffs_bp
+from logistics.http import load_json
 from logistics.openapi import build_openapi
 from logistics.settings import Settings
 from logistics.shipments.views import blueprint as shipments_bp
@@ -21,9 +24,33 @@ from logistics.web.views import blueprint as web_bp
 log = logging.getLogger(__name__)
 
 
+class AsciiIntConverter(IntegerConverter):
+    """<int:...> path parts in ASCII digits only: werkzeug's \\d also matches ١٢ and other scripts' digits."""
+
+    regex = r"[0-9]+"
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """request.get_json() everywhere: deep nesting, NUL characters and lone surrogates are invalid JSON (a 400 from
+    get_json, never a RecursionError or a database error later)."""
+
+    def loads(self, s, **kwargs):
+        return load_json(s, **kwargs)
+
+
+def _has_nul(values) -> str | None:
+    for name, value in values:
+        if "\x00" in name or (isinstance(value, str) and "\x00" in value):
+            return name.replace("\x00", "?")[:64]
+    return None
+
+
 def create_app(settings: Settings, engine=None) -> Flask:
     """Build the app for the given settings; tests pass their own engine."""
     app = Flask(__name__)
+    # Before any blueprint adds its rules: every <int:...> of the app is ASCII-only.
+    app.url_map.converters["int"] = AsciiIntConverter
+    app.json = StrictJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False
@@ -40,11 +67,15 @@ def create_app(settings: Settings, engine=None) -> Flask:
 
     api = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 
+    expected_token = settings.api_token.encode()
+
     @api.before_request
     def require_token():
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), settings.api_token):
+        # Bytes: compare_digest raises TypeError on str with non-ASCII characters (a header such as "Bearer 令牌").
+        sent = token.strip().encode("utf-8", "replace")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(sent, expected_token):
             raise ApiError(401, "unauthorized", "send Authorization: Bearer <LOGISTICS_API_TOKEN>")
 
     for blueprint in (customers_bp, shipments_bp, tickets_bp, handoffs_bp):
@@ -52,6 +83,31 @@ def create_app(settings: Settings, engine=None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(console_bp)
     app.register_blueprint(web_bp)
+
+    @app.url_value_preprocessor
+    def ids_in_range(_endpoint, values):
+        # An id no INTEGER column can hold names nothing: 404 here, not an overflow in SQLite or PostgreSQL.
+        for name, value in (values or {}).items():
+            if isinstance(value, int) and value > db.MAX_ID:
+                raise not_found(name.removesuffix("_id"), value)
+
+    @app.before_request
+    def refuse_nul():
+        # PostgreSQL refuses NUL in text (a 500 at the first query that carries it): 400 before any view runs.
+        where = [("path", request.view_args.items() if request.view_args else ()),
+                 ("query parameter", request.args.items(multi=True)),
+                 ("header", request.headers.items())]
+        size, limit = request.content_length, app.config["MAX_CONTENT_LENGTH"] or 0
+        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data") and \
+                size is not None and size <= limit:
+            # Form fields (a larger upload's are read by its own view, under its own limit). The body is cached
+            # first, so the view can still read it raw (get_data) after the form was parsed from the cache.
+            request.get_data(cache=True)
+            where.append(("form field", request.form.items(multi=True)))
+        for what, items in where:
+            name = _has_nul(items)
+            if name is not None:
+                raise ApiError(400, "bad_request", f"{what} {name} must not contain NUL characters (\\u0000)")
 
     @app.get("/health")
     def health():

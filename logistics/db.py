@@ -11,6 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, declarative_base, sessionmaker
 
 Base = declarative_base()
+# The largest id an INTEGER column holds (PostgreSQL's is 32-bit): larger ids in paths, queries and bodies are
+# answered with a 4xx before they reach the database, where they would overflow.
+MAX_ID = 2**31 - 1
 
 
 def make_engine(url: str, schema: str | None = None) -> Engine:

@@ -75,10 +75,11 @@ def _read_form() -> tuple:
     if upload is None:
         raise bad_request("the multipart body needs a file field named file")
     actor = request.form.get("actor") or "customer"
-    if len(actor) > 64:
-        # The same limit as the JSON form's actor, so both ways of uploading answer alike.
-        raise ApiError(422, "validation_error", "invalid request: actor: at most 64 characters",
-                       [{"field": "actor", "message": "at most 64 characters"}])
+    if len(actor) > 64 or "\x00" in actor:
+        # The same rules as the JSON form's actor, so both ways of uploading answer alike.
+        message = "at most 64 characters" if len(actor) > 64 else "must not contain NUL characters (\\u0000)"
+        raise ApiError(422, "validation_error", f"invalid request: actor: {message}",
+                       [{"field": "actor", "message": message}])
     # One byte past the limit is enough to know the file is too large without holding all of it.
     data = upload.stream.read(evidence.MAX_BYTES + 1)
     return upload.filename, upload.mimetype, data, actor
