@@ -22,6 +22,15 @@ ALWAYS_PRESENT = {
     "evidence_review_hours", "bind_phone_masked", "bind_demo_code", "bind_attempts_left", "choice_count",
     "handoff_position", "handoff_wait", "handoff_summary", "rating", "tail_attempts_left", "lock_minutes",
     "max_chars", "late_by", "followup_ref", "followup_process", "supplement_text",
+    # actions/followup.py followup_slots: the ticket's status label (else its status) and its review or SLA due
+    # time (tickets.sla_due_at is NOT NULL), set together with followup_ref before utter_followup.
+    "followup_status", "followup_due",
+    # actions/problems.py handle_supplement: supplement_noted only when the parcel has open tickets, whose refs
+    # it names.
+    "supplement_refs",
+    # actions/tracking.py choice_slots: a title (carrier, masked number, ...) for each of the choice_count parcels
+    # shown; each chooser variation's buttons use only the first choice_count of them.
+    "choice_1_title", "choice_2_title", "choice_3_title", "choice_4_title",
 }
 SAMPLES = {
     "last_scan_time": "12月7日 08:00", "last_scan_location": "成都武侯区科华北路营业部", "eta_delivery": "今晚 20 点",
@@ -33,6 +42,17 @@ SAMPLES = {
     "outlet_name": "科华北路营业部", "promised_hours": "24", "complaint_place": "科华北路营业部",
     "signed_by": "门卫代签", "customs_days": "3 天", "origin": "上海", "destination": "北京",
     "goods_description": "大闸蟹(6只装)",
+    "choice_hint_goods": "大闸蟹", "choice_hint_place": "上海", "choice_count": "3",
+    "choice_1_title": "中通快递 7581****7465 大闸蟹(8只装) 上海→北京 到达转运中心",
+    "choice_2_title": "圆通速递 YT88****6912 连衣裙 广州→北京 派送中",
+    "choice_3_title": "EMS EA52****63AU 奶粉(海外直邮) 澳大利亚悉尼→北京 清关中",
+    "choice_4_title": "京东快递 JD00****9806 蓝牙耳机 深圳→北京 已入柜",
+    "ticket2_ref": "T13", "ticket2_due": "明天上午 10 点", "ticket_age": "20 分钟", "review_days": "3",
+    "followup_ref": "T12", "followup_process": "理赔", "followup_status": "处理中", "followup_due": "明天下午 3 点",
+    "supplement_text": "我家是老小区没电梯", "supplement_refs": "理赔单 T12",
+    "pickup_place": "妈妈驿站(明珠小区店)", "arrived_time": "今天上午 10 点",
+    "evidence_ticket_ref": "T12", "evidence_count": "3", "evidence_review_hours": "24",
+    "handoff_position": "2", "handoff_wait": "5", "outlet_phone": "028-8888****",
 }
 BROKEN = [
     (re.compile(r"（\s*）|\(\s*\)|「\s*」|【\s*】"), "empty brackets"),
