@@ -9,6 +9,7 @@ from sqlalchemy.orm import relationship
 
 from logistics.db import Base
 from logistics.phones import normalize_phone
+from logistics.textnorm import ascii_code
 from logistics.timeutil import utcnow
 
 CHANNELS = ("rest", "socketio", "wechat")
@@ -77,9 +78,5 @@ class BindingVerifyIn(BindingCodeIn):
 
     code: str = Field(..., min_length=1, max_length=12)
 
-    @validator("code")
-    def digits_only(cls, value: str) -> str:
-        value = value.strip()
-        if not value.isdigit():
-            raise ValueError("code must be digits")
-        return value
+    # The code as typed on any keyboard (１２３４５６, ١٢٣٤٥٦), compared in ASCII.
+    _code = validator("code", allow_reuse=True)(ascii_code)

@@ -7,8 +7,9 @@ from pydantic import BaseModel, Field, validator
 from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import relationship
 
-from logistics.db import Base
+from logistics.db import MAX_ID, Base
 from logistics.handoffs.enums import HandoffStatus
+from logistics.phones import normalize_tail
 from logistics.shipments.tracking_numbers import normalize
 from logistics.timeutil import utcnow
 
@@ -156,6 +157,8 @@ class VerifiedTail(BaseModel):
     tracking_number: str = Field(..., min_length=6, max_length=40)
     phone_tail: str = Field(..., regex="^[0-9]{4}$")
 
+    _tail = validator("phone_tail", pre=True, allow_reuse=True)(normalize_tail)
+
 
 class HandoffIn(BaseModel):
     conversation_id: str = Field(..., min_length=1, max_length=128)
@@ -165,7 +168,7 @@ class HandoffIn(BaseModel):
     tracking_numbers: List[str] = Field(default_factory=list, max_items=10)
     notes: List[str] = Field(default_factory=list, max_items=20)
     emotion: EmotionIn = Field(default_factory=EmotionIn)
-    customer_id: Optional[int] = Field(None, ge=1)
+    customer_id: Optional[int] = Field(None, ge=1, le=MAX_ID)
     verified_tail: Optional[VerifiedTail] = None
     transcript: List[TranscriptLine] = Field(default_factory=list, max_items=300)
     idempotency_key: str = Field(..., min_length=1, max_length=200)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from logistics.textnorm import ascii_digits, fold_digits
+
 CARRIER_CODES: frozenset[str] = frozenset({"sf", "zto", "yto", "sto", "yunda", "jd", "jt", "ems", "postb"})
 
 
@@ -105,8 +107,9 @@ def _to_half_width(text: str) -> str:
 
 
 def normalize(raw: str) -> str:
-    """Canonical form of a number a person typed: half-width, no spaces or dashes, upper-case letters."""
-    return _SEPARATORS.sub("", _to_half_width(raw)).upper()
+    """Canonical form of a number a person typed: NFKC (half-width letters and digits), other scripts' digits as
+    ASCII (٠١٢ -> 012), no spaces or dashes, upper-case letters."""
+    return _SEPARATORS.sub("", ascii_digits(raw)).upper()
 
 
 def s10_check_digit(serial: str) -> int:
@@ -187,8 +190,8 @@ _TRACKING_IN_TEXT = re.compile(TRACKING_NUMBER_REGEX)
 def find_in_text(text: str) -> list[str]:
     """Every plausible tracking number in free text, normalised, in order of appearance, without repeats."""
     found: list[str] = []
-    # The half-width mapping is one character for one, so match positions stay meaningful.
-    for match in _TRACKING_IN_TEXT.finditer(_to_half_width(text)):
+    # The half-width mapping and the digit folding are one character for one, so match positions stay meaningful.
+    for match in _TRACKING_IN_TEXT.finditer(fold_digits(_to_half_width(text))):
         number = match.group(0).upper()
         if number not in found and candidates(number):
             found.append(number)

@@ -1,19 +1,17 @@
 """HTTP routes of shipments: create, push scans, read with a proven link, recognise numbers."""
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, request
 
 from logistics.customers.models import CHANNELS
 from logistics.errors import ApiError
 from logistics.http import parse, query_int, session
+from logistics.phones import normalize_tail
 from logistics.shipments import service, watches
 from logistics.shipments.models import EventIn, ShipmentIn, WatchIn
 from logistics.tickets import compensation, outlet
 
 blueprint = Blueprint("shipments", __name__)
-TAIL = re.compile(r"[0-9]{4}")
 
 
 @blueprint.post("/shipments")
@@ -64,8 +62,11 @@ def _proven_shipment(tracking_number: str):
     conversation proved before."""
     phone_tail = request.args.get("phone_tail")
     customer_id = query_int("customer_id")
-    if phone_tail is not None and not TAIL.fullmatch(phone_tail):
-        raise ApiError(400, "bad_request", "phone_tail must be the last 4 digits of a phone number")
+    if phone_tail is not None:
+        try:
+            phone_tail = normalize_tail(phone_tail)  # ５５５５ and ٥٥٥٥ are 5555
+        except ValueError as exc:
+            raise ApiError(400, "bad_request", str(exc)) from None
     conversation_id = _bounded_arg("conversation_id", 128)
     channel = request.args.get("channel")
     if channel is not None and channel not in CHANNELS:

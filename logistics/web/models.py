@@ -8,6 +8,7 @@ from sqlalchemy import Column, DateTime, Index, Integer, String
 
 from logistics.db import Base
 from logistics.phones import normalize_phone
+from logistics.textnorm import ascii_code
 
 # socket.io session ids as Rasa makes them (uuid4 hex) or as a browser makes them (a UUID with dashes).
 SESSION_ID = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -54,9 +55,4 @@ class OtpVerify(BaseModel):
     _phone = validator("phone", allow_reuse=True)(normalize_phone)
     _session = validator("session_id", allow_reuse=True)(check_session_id)
 
-    @validator("code")
-    def digits_only(cls, value: str) -> str:
-        value = value.strip()
-        if not value.isdigit():
-            raise ValueError("code must be digits")
-        return value
+    _code = validator("code", allow_reuse=True)(ascii_code)
