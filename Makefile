@@ -48,6 +48,9 @@ bench: install ## per-turn latency of tracking turns over REST (needs make run i
 bench-widget: install ## website chat: Enter to first bot bubble in headless chromium, 20 tracking questions
 	@source scripts/env.sh && .venv/bin/python scripts/bench_widget.py $(ARGS)
 
+bench-wechat: install ## WeChat passive-reply latency p50/p95 (make run's Rasa, or a stack of its own)
+	@source scripts/env.sh && .venv/bin/python scripts/bench_wechat.py $(ARGS)
+
 browser-test: install ## browser tests of the website chat widget (real stack, headless chromium)
 	@source scripts/env.sh && .venv/bin/python -m pytest -q tests/browser
 
@@ -55,4 +58,4 @@ clean: ## remove generated output (models, reports, the demo databases)
 	rm -rf models reports var results
 
 .PHONY: help install run test lint validate train pytest shell migrate seed migration eval-nlu bench bench-widget \
-	browser-test clean
+	bench-wechat browser-test clean

@@ -43,6 +43,8 @@ Website chat (widget on a demo courier page): http://127.0.0.1:{os.environ.get('
 Chat over REST (as the demo customer 张伟, phone bound to sender id demo-zhang):
   curl -s localhost:{rasa_port}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
        -d '{{"sender": "demo-zhang", "message": "我的快递到哪了"}}'
+WeChat Official Account callback: http://<this host>:{rasa_port}/webhooks/wechat/webhook (token WECHAT_TOKEN,
+  demo dev-wechat-token; README "WeChat Official Account")
 Or in a terminal: make shell        (Ctrl-C here stops all three processes)
 Try: 我的快递到哪了 | 查一下 731234567890 (then the phone tail 5678) | 你好
 API docs: http://127.0.0.1:{os.environ.get('BACKEND_PORT', '8000')}/openapi.json

@@ -184,6 +184,14 @@ class WeChatInput(InputChannel):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         bp = Blueprint("wechat_webhook", __name__)
 
+        @bp.listener("before_server_stop")
+        async def close_connections(_app: Any, _loop: Any) -> None:
+            for closeable in (self.api, self.backend, self.store):
+                try:
+                    await closeable.close()
+                except Exception as exc:  # shutting down: nothing left to do about it
+                    log.debug("closing %s: %s", type(closeable).__name__, exc)
+
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})

@@ -13,6 +13,12 @@ def _truthy(value: Optional[str]) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _redis_from_host(env: Mapping[str, str]) -> str:
+    """The production lock store's Redis (REDIS_HOST, REDIS_PORT; endpoints.production.yml), database 2."""
+    host = (env.get("REDIS_HOST") or "").strip()
+    return f"redis://{host}:{(env.get('REDIS_PORT') or '6379').strip()}/2" if host else ""
+
+
 @dataclass(frozen=True)
 class WeChatSettings:
     token: str = DEMO_TOKEN
@@ -21,7 +27,8 @@ class WeChatSettings:
     # Safe mode (AES) when set: the 43 characters of the console's EncodingAESKey.
     encoding_aes_key: str = ""
     api_base_url: str = WECHAT_API
-    # Shared dedupe and options state for several Rasa workers or replicas; in-process when empty.
+    # Shared dedupe and options state for several Rasa workers or replicas (REDIS_URL, else the lock store's
+    # REDIS_HOST); in-process when neither is set.
     redis_url: str = ""
     # WeChat waits 5 s for a passive reply; answers later than this go through the customer-service API.
     reply_timeout: float = 4.0
@@ -54,7 +61,7 @@ class WeChatSettings:
             app_secret=pick("app_secret", "WECHAT_APP_SECRET", ""),
             encoding_aes_key=pick("encoding_aes_key", "WECHAT_ENCODING_AES_KEY", ""),
             api_base_url=pick("api_base_url", "WECHAT_API_BASE_URL", WECHAT_API).rstrip("/"),
-            redis_url=pick("redis_url", "REDIS_URL", ""),
+            redis_url=pick("redis_url", "REDIS_URL", _redis_from_host(env)),
             reply_timeout=float(pick("reply_timeout", "WECHAT_REPLY_TIMEOUT", "4.0")),
             max_clock_skew=int(pick("max_clock_skew", "WECHAT_MAX_CLOCK_SKEW", "300")),
             max_body_bytes=int(pick("max_body_bytes", "WECHAT_MAX_BODY_BYTES", str(64 * 1024))),
