@@ -100,10 +100,11 @@ class BackendClient:
         """The compensation terms that apply to this parcel (insured value or the carrier's terms)."""
         return self._call("GET", f"/api/v1/shipments/{tracking_number}/compensation", params=proof)
 
-    def watch_arrival(self, tracking_number: str, conversation_id: str, channel: str, **proof) -> dict:
-        """Ask to be told when the parcel reaches its outlet (idempotent per conversation and parcel)."""
+    def watch_arrival(self, tracking_number: str, **proof) -> dict:
+        """Ask to be told when the parcel reaches its outlet (idempotent per conversation and parcel); the
+        conversation and channel of the proof (identity.proof) are the ones told."""
         return self._call("POST", f"/api/v1/shipments/{tracking_number}/watches", params=proof,
-                          json={"conversation_id": conversation_id, "channel": channel})
+                          json={"conversation_id": proof["conversation_id"], "channel": proof["channel"]})
 
     def update_ticket(self, ticket_id: int, **changes) -> dict:
         return self._call("PATCH", f"/api/v1/tickets/{ticket_id}", json=changes)
