@@ -200,3 +200,15 @@ def test_two_workers_with_redis_process_a_retried_message_once(fake_api, backend
                                     [one, two, one, two]))
         assert len(one.processed(user)) + len(two.processed(user)) == 1
         assert all(r is not None and r["Content"] == "慢回答：slow 0.3 两个进程" for r in replies)
+
+
+def test_redis_down_falls_back_to_this_process(fake_api, backend_url, tmp_path):
+    env = {"WECHAT_API_BASE_URL": fake_api.url, "BACKEND_URL": backend_url, "LOGISTICS_API_TOKEN": TOKEN,
+           "WECHAT_REPLY_TIMEOUT": "1.5", "REDIS_URL": "redis://127.0.0.1:9/0"}
+    with channel_server(tmp_path, env) as server:
+        user = openid()
+        xml = text_xml(user, "Redis 挂了也要回答", mid=msg_id())
+        assert server.wechat.reply(server.wechat.post(xml))["Content"] == "echo: Redis 挂了也要回答"
+        assert server.wechat.reply(server.wechat.post(xml))["Content"] == "echo: Redis 挂了也要回答"
+        assert len(server.processed(user)) == 1
+        assert "using this process's memory" in server.log.read_text()
