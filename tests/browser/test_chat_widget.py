@@ -170,3 +170,44 @@ def test_an_agents_reply_reaches_the_website_user_and_the_bot_resumes_after(chat
     assert handoff_api(stack, f"/handoffs/{handoff['id']}")["rating"] == 5
     chat.screenshot("chat-agent-reply.png")
     assert chat.errors == []
+
+
+class _BrowserIn:
+    """The session's browser, its new contexts set to a time zone (a user abroad)."""
+
+    def __init__(self, browser, timezone_id: str):
+        self.browser, self.timezone_id = browser, timezone_id
+
+    def new_context(self, **options):
+        return self.browser.new_context(timezone_id=self.timezone_id, **options)
+
+
+def test_a_user_abroad_sees_china_time_in_the_timeline_as_in_the_answer(browser, stack):
+    from datetime import datetime, timedelta, timezone
+
+    from tests.browser.conftest import Chat
+
+    chat = Chat(_BrowserIn(browser, "America/New_York"), stack)
+    try:
+        assert chat.page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == "America/New_York"
+        chat.login("13800000005")  # 陈静's seafood in transit (a phone no other browser test asks a code for)
+        chat.say("我的快递到哪了")
+        latest = chat.page.locator(".lw-timeline .lw-tl-latest .lw-tl-time")
+        latest.wait_for(timeout=20_000)
+        # The answer quotes the last scan in China time (「11月22日 13:10到达」); the timeline says the same.
+        answer = " ".join(chat.bot_texts())
+        said = re.search(r"(\d{1,2})月(\d{1,2})日 (\d\d:\d\d)", answer)
+        assert said, answer
+        month, day, clock = said.groups()
+        assert latest.inner_text().startswith(f"{int(month):02d}-{int(day):02d} {clock}"), latest.inner_text()
+        # The browser's own clock would have said otherwise (New York is 12 or 13 hours behind).
+        local = chat.page.evaluate("iso => { const d = new Date(iso); return [d.getHours(), d.getMinutes()]; }",
+                                   f"2026-01-15T{clock}:00+08:00")
+        assert f"{local[0]:02d}:{local[1]:02d}" != clock
+        # A bubble's time is China time too.
+        china = datetime.now(timezone(timedelta(hours=8)))
+        shown = chat.page.locator(".lw-msg .lw-time").last.inner_text()[:5]
+        assert shown in {(china - timedelta(minutes=m)).strftime("%H:%M") for m in range(3)}, shown
+        assert chat.errors == []
+    finally:
+        chat.close()

@@ -68,11 +68,19 @@
     return node;
   }
   function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function clock(date) { return pad(date.getHours()) + ":" + pad(date.getMinutes()); }
+  // Every time the widget shows is China time (北京时间, UTC+8, no daylight saving since 1991), as the bot's
+  // own words say it: a user abroad must not read 02:10 in the timeline and 10:10 in the answer above it.
+  var CHINA_OFFSET_MS = 8 * 3600 * 1000;
+  function chinaTime(date) { return new Date(date.getTime() + CHINA_OFFSET_MS); }  // read with getUTC*
+  function clock(date) {
+    var c = chinaTime(date);
+    return pad(c.getUTCHours()) + ":" + pad(c.getUTCMinutes());
+  }
   function dayClock(iso) {
     var d = new Date(iso);
     if (isNaN(d.getTime())) return "";
-    return pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " + clock(d);
+    var c = chinaTime(d);
+    return pad(c.getUTCMonth() + 1) + "-" + pad(c.getUTCDate()) + " " + clock(d);
   }
 
   // ---- layout --------------------------------------------------------------------------------------------
@@ -352,6 +360,7 @@
     if (m.custom && m.custom.type !== "timeline" && !m.text) bubble.appendChild(el("div", "lw-text", "[卡片消息]"));
     row.appendChild(bubble);
     var meta = el("div", "lw-time", clock(m.time ? new Date(m.time * 1000) : new Date()));
+    meta.title = "北京时间";
     if (m.pending) meta.textContent += " · 待发送";
     row.appendChild(meta);
     var replies = quickRepliesOf(m);
@@ -381,6 +390,7 @@
     var eta = t.eta && t.eta.delivery && t.eta.delivery.expected_at;
     if (eta && dayClock(eta)) box.appendChild(el("div", "lw-tl-eta", "预计送达 " + dayClock(eta)));
     var ol = el("ol", "lw-tl-events");
+    ol.title = "时间均为北京时间";
     (t.events || []).slice(0, 12).forEach(function (e, i) {
       var li = el("li", "lw-tl-event" + (i === 0 ? " lw-tl-latest" : ""));
       li.appendChild(el("div", "lw-tl-time", dayClock(e.time) + "  " + (e.status_label || e.status || "")));
