@@ -120,6 +120,13 @@ class LimitedRestInput(RestInput):
 
         return webhook
 
+    def get_metadata(self, request: Request) -> Optional[Dict[str, Any]]:
+        """The client address as the server saw it (the backend's per-address phone-tail lock counts it);
+        remote_addr when Sanic is configured to trust a proxy's forwarded header, else the peer."""
+        given = super().get_metadata(request)
+        return {**(given if isinstance(given, dict) else {}), "client_address": (request.remote_addr or request.ip
+                                                                                  or "")[:64]}
+
     def check_body(self, request: Request) -> Optional[HTTPResponse]:
         """None when the body is fine (it is then parsed once, here); else the 400 or 413 answer."""
         body = request.body or b""

@@ -1,6 +1,7 @@
 """The OpenAPI 3 document of the v1 API, with schemas taken from the request models."""
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 
 from logistics.customers.models import BindingCodeIn, BindingVerifyIn, CustomerIn
@@ -27,6 +28,18 @@ def _op(summary: str, *, body: str | None = None, params: list | None = None, ok
     return op
 
 
+def _json_numbers(value):
+    """Pydantic writes condecimal bounds as Decimal, which JSON renders as strings ("maximum": "1000000"): an
+    invalid OpenAPI document that schema-driven clients and fuzzers refuse. Numbers they must be."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {key: _json_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_numbers(item) for item in value]
+    return value
+
+
 def _param(name: str, where: str = "query", required: bool = False, schema: dict | None = None) -> dict:
     return {"name": name, "in": where, "required": required, "schema": schema or {"type": "string"}}
 
@@ -47,6 +60,7 @@ def build_openapi() -> dict:
     schemas["TicketStatus"] = {"type": "string", "enum": [t.value for t in TicketStatus]}
     schemas["ComplaintCategory"] = {"type": "string", "enum": list(COMPLAINT_CATEGORIES), "default": "other"}
     schemas.update(_response_schemas())
+    schemas = _json_numbers(schemas)
     number = _param("tracking_number", "path", True)
     ticket_id = _param("ticket_id", "path", True, {"type": "integer"})
     proof = [number, _param("phone_tail"), _param("customer_id", schema={"type": "integer"}),
