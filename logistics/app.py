@@ -40,8 +40,9 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 def _has_nul(values) -> str | None:
     for name, value in values:
+        name = name if isinstance(name, str) else ""  # a multipart part may come without a name
         if "\x00" in name or (isinstance(value, str) and "\x00" in value):
-            return name.replace("\x00", "?")[:64]
+            return name.replace("\x00", "?")[:64] or "(unnamed)"
     return None
 
 

@@ -416,6 +416,14 @@ def bodies_cases(w: World) -> Iterator[Case]:
         yield Case("bodies", method, path, {"data": {"a": "b"}}, note=f"{rule.endpoint} urlencoded form")
         yield Case("bodies", method, path, {"files": {"file": ("x.json", b"{}", "application/json")}},
                    note=f"{rule.endpoint} multipart")
+        for part in (b'Content-Disposition: form-data\r\n\r\nno name', b'Content-Disposition: form-data; name="a\x00"'
+                     b'\r\n\r\nx', b'Content-Disposition: form-data; name="file"; filename="a\x00.png"\r\n'
+                     b'Content-Type: image/png\r\n\r\n' + PNG, b"garbage"):
+            raw = b"--B\r\n" + part + b"\r\n--B--\r\n"
+            kwargs = {"data": raw, "headers": {"Content-Type": "multipart/form-data; boundary=B"},
+                      "params": base_query(rule.endpoint, w)}
+            yield Case("bodies", method, path, kwargs,
+                       note=f"{rule.endpoint} raw multipart {_short(part)}")
     yield from field_cases("bodies", w, lambda path, value: [(new, None) for new in WRONG_TYPES])
     # Containers replaced by a deeply nested value inside an otherwise valid body.
     deep: Any = 1
