@@ -327,6 +327,31 @@ class ActionHandoffClosed(Action):
                 SlotSet("handoff_reason", None), SlotSet("clarify_outcome", None)]
 
 
+class ActionHandoffWait(Action):
+    """How a wait for a human ended, when the backend ended it while the user was silent (no agent within
+    HANDOFF_MAX_WAIT_MINUTES): the backend resumes the conversation and runs this action, which tells the notice
+    stored with the handoff (utter_handoff_wait_expired_callback with the callback ticket, or _expired).
+
+    Messages the user writes during the wait are answered inside Rasa (addons/handoff_wait.py), which logs its
+    answers as this action's events."""
+
+    def name(self) -> str:
+        return "action_handoff_wait"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: Dict[str, Any]) -> List[EventType]:
+        try:
+            handoffs = backend.client().handoffs(tracker.sender_id)
+        except BackendError as exc:
+            log.warning("handoff notice for %s unavailable: %s", tracker.sender_id, exc)
+            return []
+        notice = (handoffs[0].get("close_notice") or {}) if handoffs and handoffs[0]["status"] == "closed" else {}
+        if not notice.get("response"):
+            return []
+        dispatcher.utter_message(response=notice["response"], **(notice.get("values") or {}))
+        return [SlotSet("handoff_notice", notice.get("outcome")), SlotSet("handoff_outcome", None)]
+
+
 RATING_WORDS = (
     (re.compile(r"非常不满意|很不满意|差评|很差|太差|垃圾"), 1),
     (re.compile(r"不太满意|不满意|不好"), 2),

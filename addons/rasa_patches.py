@@ -10,6 +10,15 @@ proves the patched code gives the same results as Rasa's own.
 2. Rasa validates every action-server response with `jsonschema.validate`, which checks the schema itself against
    its meta-schema on every call (43% of the server's CPU under 20 users). The schema never changes: it is checked
    and compiled once, and each response is validated by the compiled validator.
+3. While a conversation is paused for a human, Rasa logs each user message and answers nothing, until an agent
+   closes the handoff; /restart did not help (below), and the handoff stayed open. Here
+   MessageProcessor._run_prediction_loop — the step of handle_message right after the message was parsed, logged
+   and its slots extracted, with the tracker in hand and saved by handle_message afterwards — hands such a message
+   to addons/handoff_wait.py: the backend records it and names the answer (place in the queue, the wait ended by
+   算了/取消 or by time, the agent's undelivered replies), which Rasa renders from domain/handoff_wait.yml. For
+   /restart the backend ends the handoff, then Rasa's action_restart runs (Rasa's own loop let /restart through
+   the pause but its restart rule never matched after action_pause_conversation, so it only listened). Every other
+   call (a conversation that is not paused, an external intent or a reminder) is Rasa's own code, untouched.
 """
 from __future__ import annotations
 
@@ -35,12 +44,29 @@ def apply() -> bool:
                     rasa.__version__)
         return False
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.processor import MessageProcessor
 
-    ORIGINAL.update(run=RemoteAction.run, validate=RemoteAction._validate_action_result)
+    ORIGINAL.update(run=RemoteAction.run, validate=RemoteAction._validate_action_result,
+                    prediction_loop=MessageProcessor._run_prediction_loop)
     RemoteAction.run = _run_or_apologise(RemoteAction.run)
     RemoteAction._validate_action_result = _validate_compiled
+    MessageProcessor._run_prediction_loop = _answer_while_waiting(MessageProcessor._run_prediction_loop)
     _applied = True
     return True
+
+
+def _answer_while_waiting(original):
+    async def _run_prediction_loop(self, output_channel, tracker) -> None:
+        from addons import handoff_wait
+
+        if not handoff_wait.waiting_turn(tracker):
+            return await original(self, output_channel, tracker)
+        if handoff_wait.is_restart(tracker):
+            return await handoff_wait.restart(self, output_channel, tracker)
+        return await handoff_wait.handle(self, output_channel, tracker)
+
+    _run_prediction_loop.__wrapped__ = original
+    return _run_prediction_loop
 
 
 def _run_or_apologise(original):

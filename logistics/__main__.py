@@ -46,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         from logistics.app import create_app
 
         app = create_app(settings, engine=engine)
+        from logistics.handoffs import waiting
+
+        # Waits for a human past HANDOFF_MAX_WAIT_MINUTES go back to the bot even when the user is silent.
+        waiting.start_sweeper(app, settings.handoff_sweep_seconds)
         print(f"backend listening on http://{settings.host}:{settings.port}", flush=True)
         serve(app, host=settings.host, port=settings.port, threads=settings.threads, ident="logistics")
         return 0

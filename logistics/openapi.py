@@ -5,7 +5,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from logistics.customers.models import BindingCodeIn, BindingVerifyIn, CustomerIn
-from logistics.handoffs.models import HandoffIn, RatingIn
+from logistics.handoffs.models import HandoffIn, RatingIn, WaitingIn
 from logistics.shipments.models import EventIn, ShipmentIn
 from logistics.shipments.statuses import Status
 from logistics.tickets.enums import COMPLAINT_CATEGORIES, TicketStatus, TicketType
@@ -49,7 +49,7 @@ def build_openapi() -> dict:
     """Build the document once per process."""
     schemas = {}
     for model in (CustomerIn, BindingCodeIn, BindingVerifyIn, ShipmentIn, EventIn, TicketIn, TicketPatch, EvidenceIn,
-                  HandoffIn, RatingIn):
+                  HandoffIn, RatingIn, WaitingIn):
         schema = model.schema(ref_template="#/components/schemas/{model}")
         schemas.update(schema.pop("definitions", {}))
         schemas[model.__name__] = schema
@@ -153,6 +153,11 @@ def _handoff_paths() -> dict:
             "get": _op("The handoffs of a conversation, newest first",
                        params=[_param("conversation_id", required=True)]),
         },
+        "/api/v1/handoffs/waiting": {"post": _waiting_op()},
+        "/api/v1/handoffs/expire": {"post": _op(
+            "End every wait past HANDOFF_MAX_WAIT_MINUTES now (the backend's sweeper does it every "
+            "HANDOFF_SWEEP_SECONDS): handoffs and tickets closed as expired, callback tickets opened, the bot "
+            "tells each user; answers {\"expired\": [handoff ids], \"told\": [handoff ids]}", errors=("401",))},
         "/api/v1/handoffs/{handoff_id}": {"get": _op(
             "One handoff: status, queue position, rough wait, package, agent replies with delivery state",
             params=[handoff_id])},
@@ -170,6 +175,21 @@ def _handoff_paths() -> dict:
             "The user's 1-5 rating of a closed handoff (409 while it is open)", body="RatingIn", params=[handoff_id],
             errors=("400", "401", "404", "409", "422"))},
     }
+
+
+def _waiting_op() -> dict:
+    op = _with_answer(_op(
+        "A message Rasa received while the conversation waits for (or talks to) a human: recorded for the agent, "
+        "and answered by the handoff side, never the bot's NLU. The answer says what Rasa tells the user "
+        "(response: a response of domain/handoff_wait.yml, values: its values; null for nothing) and whether the "
+        "bot takes the conversation back (action: resume, after 算了/取消/不转了…, /restart or a wait past "
+        "HANDOFF_MAX_WAIT_MINUTES, which also opens a callback ticket when the contact is known); agent_messages "
+        "are replies the agent wrote that never reached the user, now marked delivered. 201 when recorded; 200 for "
+        "the same conversation, text and timestamp again (the same answer) or when no handoff is open",
+        body="WaitingIn", ok="201", errors=("400", "401", "415", "422")), "WaitingAnswer", "201")
+    op["responses"]["200"] = {"description": "the same message again, or no open handoff", "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/WaitingAnswer"}}}}
+    return op
 
 
 def _with_answer(op: dict, schema: str, code: str = "200") -> dict:
@@ -198,6 +218,15 @@ def _response_schemas() -> dict:
                                         {"type": "boolean"})
     nullable_time = {"type": "string", "format": "date-time", "nullable": True}
     return {
+        "WaitingAnswer": {"type": "object", "properties": {
+            "handoff_id": {"type": "integer", "nullable": True},
+            "status": {"type": "string", "enum": ["queued", "active", "closed"], "nullable": True},
+            "action": {"type": "string", "enum": ["wait", "resume"]},
+            "outcome": {"type": "string", "enum": ["queued", "next", "agent_joined", "with_agent", "cancelled",
+                                                   "restarted", "expired", "expired_callback", "closed"]},
+            "response": {"type": "string", "nullable": True},
+            "values": {"type": "object", "additionalProperties": string},
+            "agent_messages": {"type": "array", "items": {"type": "object"}}}},
         "Evidence": {"type": "object", "properties": {
             "id": integer, "ticket_id": integer, "filename": string,
             "content_type": {"type": "string", "enum": list(ALLOWED_TYPES)}, "size": integer,

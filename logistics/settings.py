@@ -40,6 +40,11 @@ class Settings:
     # Demo mode shows one-time login codes on the page instead of sending an SMS.
     demo_mode: bool = False
     action_server_token: str = "dev-action-token"
+    # A user waiting for a human longer than this (no agent took the conversation) is given back to the bot, with a
+    # callback ticket when their contact is known; checked when they write and every handoff_sweep_seconds.
+    handoff_max_wait_minutes: int = 15
+    # How often `serve` looks for expired waits (0: never; POST /api/v1/handoffs/expire runs it on demand).
+    handoff_sweep_seconds: int = 60
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def demo_secrets_in_use(self) -> list[str]:
@@ -62,6 +67,19 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _whole(name: str, env: Mapping[str, str], default: int, minimum: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise SystemExit(f"{name} must be at least {minimum}, not {value}")
+    return value
 
 
 def load(env: Mapping[str, str] | None = None) -> Settings:
@@ -87,5 +105,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         # Off unless asked for: make run asks (scripts/env.sh); production never should.
         demo_mode=(env.get("DEMO_MODE") or "false").strip().lower() in ("1", "true", "yes", "on"),
         action_server_token=env.get("ACTION_SERVER_TOKEN") or DEMO_SECRETS["ACTION_SERVER_TOKEN"],
+        handoff_max_wait_minutes=_whole("HANDOFF_MAX_WAIT_MINUTES", env, 15, minimum=1),
+        handoff_sweep_seconds=_whole("HANDOFF_SWEEP_SECONDS", env, 60, minimum=0),
         extra={"TEST_DATABASE_URL": env.get("TEST_DATABASE_URL", "")},
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import uuid
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,186 @@ def test_an_unreachable_action_server_gets_the_apology_and_the_bot_listens():
     apology = domain.responses[rasa_patches.APOLOGY][0]["text"]
     assert texts == [apology]
     assert any(isinstance(e, FollowupAction) and e.action_name == "action_listen" for e in events)
+
+
+# --- 3. a message while the conversation waits for a human ---
+
+
+class _Loop:
+    """Stands in for Rasa's own prediction loop: records its calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    async def __call__(self, processor, output_channel, tracker):
+        self.calls.append((processor, output_channel, tracker))
+        return "rasa's own result"
+
+
+def _processor(domain):
+    """A MessageProcessor with what the waiting path uses (the domain, the project's NLG), no model."""
+    from rasa.core.processor import MessageProcessor
+
+    from addons.nlg import ResponseRenderer
+
+    processor = MessageProcessor.__new__(MessageProcessor)
+    processor.domain = domain
+    processor.nlg = ResponseRenderer(domain=domain)
+    return processor
+
+
+def _paused(domain, sender, *texts, intent="inform", channel="rest"):
+    from rasa.shared.core.events import ConversationPaused, SlotSet
+
+    events = [ActionExecuted("action_listen"), UserUttered("转人工", {"name": "request_human"}, input_channel=channel),
+              ActionExecuted("action_request_human"), SlotSet("handoff_outcome", "queued"),
+              ActionExecuted("utter_handoff_queued"), ActionExecuted("action_pause_conversation"),
+              ConversationPaused()]
+    events += [UserUttered(text, {"name": intent}, input_channel=channel) for text in texts]
+    return DialogueStateTracker.from_events(sender, events, domain.slots)
+
+
+def _say(domain, tracker, text, intent="inform", channel="rest"):
+    """What Rasa's handle_message does before the loop: log the user's message; then the (patched) loop."""
+    from rasa.core.processor import MessageProcessor
+
+    tracker.update(UserUttered(text, {"name": intent}, input_channel=channel), domain)
+    output = CollectingOutputChannel()
+    asyncio.run(MessageProcessor._run_prediction_loop(_processor(domain), output, tracker))
+    return output.messages
+
+
+@pytest.fixture()
+def backend_env(monkeypatch, backend_url):
+    from tests.support import TOKEN
+
+    monkeypatch.setenv("BACKEND_URL", backend_url)
+    monkeypatch.setenv("LOGISTICS_API_TOKEN", TOKEN)
+
+
+def _queue(api, sender: str) -> dict:
+    from tests.backend.test_handoffs import body
+
+    response = api.post("/api/v1/handoffs", json=body(sender, channel="rest"))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_the_waiting_patch_is_installed_on_rasas_message_processor():
+    from rasa.core.processor import MessageProcessor
+
+    assert rasa_patches.apply() is True
+    patched = MessageProcessor._run_prediction_loop
+    assert patched.__wrapped__ is rasa_patches.ORIGINAL["prediction_loop"]
+
+
+def test_a_conversation_that_is_not_paused_runs_rasas_own_loop_untouched():
+    from rasa.shared.core.events import ConversationPaused
+
+    domain = Domain.load(str(ROOT / "domain"))
+    loop = _Loop()
+    patched = rasa_patches._answer_while_waiting(loop)
+    output = CollectingOutputChannel()
+    unpaused = DialogueStateTracker.from_events("w-0", [ActionExecuted("action_listen"), UserUttered("你好")],
+                                                domain.slots)
+    before = list(unpaused.events)
+    assert asyncio.run(patched("processor", output, unpaused)) == "rasa's own result"
+    # A reminder or an external intent on a paused conversation: Rasa's own loop too (which does nothing then).
+    external = DialogueStateTracker.from_events("w-1", [ConversationPaused(), UserUttered.create_external(
+        "remind", [])], domain.slots)
+    assert asyncio.run(patched("processor", output, external)) == "rasa's own result"
+    assert [call[2] for call in loop.calls] == [unpaused, external]
+    assert list(unpaused.events) == before and output.messages == []
+
+
+def test_each_message_while_waiting_is_answered_by_the_handoff_side(api, backend_env):
+    domain = Domain.load(str(ROOT / "domain"))
+    sender = f"wait-{uuid.uuid4().hex[:8]}"
+    handoff = _queue(api, sender)
+    tracker = _paused(domain, sender)
+    messages = _say(domain, tracker, "我家是老小区没电梯，麻烦快点", intent="change_address")
+    assert len(messages) == 1 and "人工客服" in messages[0]["text"] and "分钟" in messages[0]["text"]
+    assert tracker.is_paused()
+    # Logged as action_handoff_wait's steps (data/rules/handoff_wait.yml), the user's message kept before them.
+    tail = list(tracker.events)[-6:]
+    assert isinstance(tail[0], UserUttered) and tail[0].text == "我家是老小区没电梯，麻烦快点"
+    assert [getattr(e, "action_name", None) for e in tail if isinstance(e, ActionExecuted)] == [
+        "action_handoff_wait", f"utter_handoff_wait_{tracker.get_slot('handoff_notice')}", "action_listen"]
+    assert tracker.get_slot("handoff_notice") in ("queued", "next")
+    assert api.get(f"/api/v1/handoffs/{handoff['id']}").json()["status"] == "queued"
+
+    second = _say(domain, tracker, "还要多久")
+    # Every message is answered; not word for word as the last one (another variant of the response).
+    assert len(second) == 1 and "分钟" in second[0]["text"] and second[0]["text"] != messages[0]["text"]
+    cancelled = _say(domain, tracker, "算了", intent="deny")
+    assert not tracker.is_paused() and tracker.get_slot("handoff_notice") == "cancelled"
+    assert tracker.get_slot("handoff_outcome") is None
+    assert "取消转人工" in cancelled[0]["text"]
+    assert api.get(f"/api/v1/handoffs/{handoff['id']}").json()["close_reason"] == "cancelled"
+
+
+def test_agent_replies_relayed_since_the_last_message_reach_a_rest_user(api, backend_env, backend_url, engine):
+    from addons.handoff_wait import agent_payload
+    from tests.backend.test_handoffs import agent_session
+
+    domain = Domain.load(str(ROOT / "domain"))
+    sender = f"wait-{uuid.uuid4().hex[:8]}"
+    handoff = _queue(api, sender)
+    tracker = _paused(domain, sender, "在吗")
+    # The relay ran while the user was silent: on REST its output went nowhere.
+    tracker.update(ActionExecuted("action_relay_agent_reply"), domain)
+    tracker.update(BotUttered("您好，我是客服小林", {"custom": {"data": agent_payload(
+        {"id": 1, "text": "您好，我是客服小林", "agent_name": "客服小林"})}}), domain)
+    events_before = len(tracker.events)
+    messages = _say(domain, tracker, "好的")
+    assert messages[0]["text"] == "您好，我是客服小林" and messages[1]["custom"]["data"]["from"] == "agent"
+    # Shown again, not logged again.
+    assert [e.text for e in list(tracker.events)[events_before:] if isinstance(e, BotUttered)] == [
+        messages[-1]["text"]]
+    # Socket.io had it pushed: nothing repeated there.
+    socket_tracker = _paused(domain, sender, "在吗", channel="socketio")
+    socket_tracker.update(BotUttered("您好", {"custom": {"data": {"from": "agent"}}}), domain)
+    assert all(m.get("text") != "您好" for m in _say(domain, socket_tracker, "好的", channel="socketio"))
+
+    # An agent's reply Rasa could not relay is delivered with the answer to the user's next message.
+    console = agent_session(backend_url, engine)
+    assert console.post(f"/agent/api/handoffs/{handoff['id']}/messages", json={"text": "马上帮您查"}).status_code == 201
+    messages = _say(domain, tracker, "谢谢")
+    texts = [m.get("text") for m in messages if m.get("text")]
+    assert texts[0] == "马上帮您查" and "人工客服已经接入（客服小王）" in texts[-1] and len(texts) == 2
+    relayed = [e for e in tracker.events if isinstance(e, BotUttered) and e.text == "马上帮您查"]
+    assert relayed and relayed[0].data["custom"]["data"]["agent"] == "客服小王"
+    assert api.get(f"/api/v1/handoffs/{handoff['id']}/outbox").json()["messages"] == []
+
+
+def test_restart_while_waiting_ends_the_handoff_and_the_conversation_restarts(api, backend_env):
+    from rasa.shared.core.events import Restarted
+
+    domain = Domain.load(str(ROOT / "domain"))
+    sender = f"wait-{uuid.uuid4().hex[:8]}"
+    handoff = _queue(api, sender)
+    tracker = _paused(domain, sender)
+    loop = _Loop()
+    processor = _processor(domain)
+    processor.action_endpoint = None
+    tracker.update(UserUttered("/restart", {"name": "restart"}, input_channel="rest"), domain)
+    output = CollectingOutputChannel()
+    asyncio.run(rasa_patches._answer_while_waiting(loop)(processor, output, tracker))
+    # Rasa's own loop only listened here (its restart rule needs action_listen before the turn): not called.
+    assert loop.calls == [] and not tracker.is_paused()
+    events = list(tracker.events)
+    restart_at = max(i for i, e in enumerate(events) if isinstance(e, Restarted))
+    assert isinstance(events[restart_at - 1], ActionExecuted) and events[restart_at - 1].action_name == "action_restart"
+    assert [m["text"] for m in output.messages] == [domain.responses["utter_handoff_wait_restarted"][0]["text"]]
+    assert isinstance(events[-1], ActionExecuted) and events[-1].action_name == "action_listen"
+    assert api.get(f"/api/v1/handoffs/{handoff['id']}").json()["close_reason"] == "restart"
+
+
+def test_an_unreachable_backend_still_answers_and_keeps_the_message(monkeypatch):
+    monkeypatch.setenv("BACKEND_URL", f"http://127.0.0.1:{_closed_port()}")
+    domain = Domain.load(str(ROOT / "domain"))
+    tracker = _paused(domain, "wait-down")
+    messages = _say(domain, tracker, "有人吗")
+    assert [m["text"] for m in messages] in ([v["text"]] for v in domain.responses["utter_handoff_wait_recorded"])
+    assert tracker.is_paused() and tracker.get_slot("handoff_notice") == "recorded"
+    assert any(isinstance(e, UserUttered) and e.text == "有人吗" for e in tracker.events)

@@ -428,12 +428,14 @@ def _pending_lines(pending: list[dict]) -> list[dict]:
 
 
 def _recorded_lines(handoff: Handoff, pending: list[dict]) -> list[dict]:
-    """Without Rasa: the transcript the handoff arrived with, then the agents' replies."""
+    """Without Rasa: the transcript the handoff arrived with, then what the user wrote since and the agents'
+    replies in time order."""
     lines = [dict(line) for line in (handoff.package or {}).get("transcript") or []]
-    lines += [{"role": "agent", "text": m.text, "time": to_iso(m.created_at),
-               "agent": m.agent.display_name if m.agent is not None else "人工客服", "delivered": True}
+    since = [(m.sent_at, {"role": "user", "text": m.text, "time": to_iso(m.sent_at)}) for m in handoff.user_messages]
+    since += [(m.created_at, {"role": "agent", "text": m.text, "time": to_iso(m.created_at),
+                              "agent": m.agent.display_name if m.agent is not None else "人工客服", "delivered": True})
               for m in handoff.messages if m.delivered_at is not None]
-    return lines + _pending_lines(pending)
+    return lines + [line for _, line in sorted(since, key=lambda item: item[0])] + _pending_lines(pending)
 
 
 def _tracker_lines(events: list[dict]) -> list[dict]:

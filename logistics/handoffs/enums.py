@@ -29,3 +29,11 @@ PRIORITY_LABEL = {1: "紧急", 2: "较急", 3: "普通"}
 # A rough figure for the wait we announce: minutes an agent spends per conversation (operations replace it with
 # the measured average).
 HANDLE_MINUTES = 6
+
+# Why a handoff ended: the agent closed it, or the wait ended without an agent (logistics/handoffs/waiting.py).
+CLOSE_REASON_LABEL = {
+    "agent": "客服结束",
+    "cancelled": "用户取消等待",
+    "restart": "用户重新开始",
+    "expired": "排队超时",
+}

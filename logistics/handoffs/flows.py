@@ -59,3 +59,35 @@ def resume(*, session: Session, handoff: Handoff) -> bool:
     service.mark_resumed(session=session, handoff=handoff)
     session.commit()
     return True
+
+
+NOTICE_ACTION = "action_handoff_wait"
+
+
+def tell_ended(*, session: Session, handoff_ids: list[int]) -> list[int]:
+    """Give each conversation whose wait the backend ended (expired while the user was silent) back to the bot,
+    whose action_handoff_wait tells the user the stored notice; the ids told.
+
+    resumed_at is set before Rasa is called, so a message the user writes meanwhile is not told the notice a second
+    time (the waiting route gives it only while resumed_at is empty); it is cleared again when Rasa is unreachable,
+    and the user is then told when they next write."""
+    session.commit()
+    client = rasa()
+    told = []
+    for handoff_id in handoff_ids:
+        handoff = service.get(session=session, handoff_id=handoff_id)
+        if handoff is None or handoff.resumed_at is not None:
+            continue
+        service.mark_resumed(session=session, handoff=handoff)
+        session.commit()
+        try:
+            client.append_events(handoff.conversation_id, [{"event": "resume"}])
+            client.execute(handoff.conversation_id, NOTICE_ACTION)
+            client.execute(handoff.conversation_id, "action_listen")
+        except RasaUnavailable as exc:
+            log.warning("the end of handoff %s's wait was not announced: %s", handoff.id, exc)
+            handoff.resumed_at = None
+            session.commit()
+            continue
+        told.append(handoff.id)
+    return told

@@ -117,10 +117,21 @@ class Handoff(Base):
     # The transcript as it stood when the handoff was closed: {"complete", "taken_at", "lines", "warning"?}.
     # A closed handoff shows this, never the live conversation that goes on after it.
     closed_transcript = Column(JSON)
+    # Why it ended (CLOSE_REASON_LABEL): agent (结束会话), cancelled (the user gave up waiting), restart (/restart
+    # while waiting), expired (no agent within HANDOFF_MAX_WAIT_MINUTES).
+    close_reason = Column(String(16))
+    # What the user is told when the handoff side ended the wait: {"outcome", "response", "values"}.
+    close_notice = Column(JSON)
+    # The callback ticket opened when the wait expired.
+    callback_ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="SET NULL"))
+    # When the user was told that an agent has taken the conversation (their first message after the claim).
+    agent_ack_at = Column(DateTime)
 
     agent = relationship("Agent")
     messages = relationship("HandoffMessage", back_populates="handoff", order_by="HandoffMessage.id",
                             cascade="all, delete-orphan")
+    user_messages = relationship("HandoffUserMessage", back_populates="handoff", order_by="HandoffUserMessage.id",
+                                 cascade="all, delete-orphan", lazy="select")
 
 
 class HandoffMessage(Base):
@@ -138,6 +149,27 @@ class HandoffMessage(Base):
 
     handoff = relationship("Handoff", back_populates="messages")
     agent = relationship("Agent")
+
+
+class HandoffUserMessage(Base):
+    """A message the user wrote while waiting for (or talking to) an agent, and what the handoff side answered.
+    The same message retried (same conversation, text and timestamp) is recorded once and answered the same."""
+
+    __tablename__ = "handoff_user_messages"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), nullable=False, index=True)
+    text = Column(Text, nullable=False)
+    channel = Column(String(16), nullable=False)
+    # When the user sent it (Rasa's event timestamp), naive UTC.
+    sent_at = Column(DateTime, nullable=False)
+    # SHA-256 of conversation, timestamp and text.
+    dedupe_key = Column(String(64), nullable=False, unique=True)
+    # The answer given: {"action", "outcome", "response", "values", "agent_messages", ...}.
+    answer = Column(JSON, nullable=False, default=dict)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    handoff = relationship("Handoff", back_populates="user_messages")
 
 
 class TranscriptLine(BaseModel):
@@ -186,6 +218,27 @@ class HandoffIn(BaseModel):
     def short_note(cls, value: str) -> str:
         if not value.strip() or len(value) > 300:
             raise ValueError("a note has 1 to 300 characters")
+        return value.strip()
+
+
+class WaitingIn(BaseModel):
+    """A user's message that Rasa received while the conversation was paused for a human (addons/handoff_wait.py)."""
+
+    conversation_id: str = Field(..., min_length=1, max_length=128)
+    channel: str = Field("rest", regex="^(rest|socketio|wechat|cmdline)$")
+    text: str = Field(..., min_length=1, max_length=4000)
+    # Rasa's timestamp of the message (seconds since the epoch); with the text, what makes a retry the same message.
+    timestamp: float = Field(..., gt=946684800, lt=4102444800)
+    # /restart: the user starts over, so the handoff ends.
+    restart: bool = False
+
+    class Config:
+        extra = "forbid"
+
+    @validator("text")
+    def not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text must not be blank")
         return value.strip()
 
 

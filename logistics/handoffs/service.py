@@ -16,6 +16,7 @@ from logistics.customers.models import Customer
 from logistics.errors import conflict, not_found
 from logistics.handoffs.enums import (
     CHANNEL_LABEL,
+    CLOSE_REASON_LABEL,
     EMOTION_LABEL,
     HANDLE_MINUTES,
     OPEN_STATUSES,
@@ -46,6 +47,7 @@ PROCESS_NAME = {
     TicketType.ADDRESS_CHANGE: "改址流程",
     TicketType.COMPLAINT: "投诉处理流程",
     TicketType.OPS_ALERT: "运营预警",
+    TicketType.CALLBACK: "客服回电流程",
 }
 DISPUTES = frozenset({"claim_dispute", "delivery_dispute"})
 MAX_TRIGGERED = 20
@@ -502,6 +504,7 @@ def close(*, session: Session, handoff: Handoff, agent: Agent | None) -> Handoff
         handoff.agent_id = agent.id
     handoff.status = HandoffStatus.CLOSED.value
     handoff.closed_at = utcnow()
+    handoff.close_reason = "agent"
     _move_ticket(session, handoff, TicketStatus.RESOLVED, actor, "人工会话结束，机器人恢复服务")
     session.flush()
     return handoff
@@ -575,6 +578,11 @@ def to_dict(session: Session, handoff: Handoff, *, package: bool = True, now: da
         "waited_seconds": int(max((end - handoff.created_at).total_seconds(), 0)),
         "queue_position": position,
         "estimated_wait_minutes": estimated_wait_minutes(session, position),
+        "close_reason": handoff.close_reason,
+        "close_reason_label": CLOSE_REASON_LABEL.get(handoff.close_reason) if handoff.close_reason else None,
+        "close_notice": handoff.close_notice,
+        "callback_ticket_id": handoff.callback_ticket_id,
+        "callback_ticket_ref": f"T{handoff.callback_ticket_id}" if handoff.callback_ticket_id else None,
         "rating": handoff.rating,
         "rating_comment": handoff.rating_comment,
         "undelivered": sum(1 for m in handoff.messages if m.delivered_at is None),

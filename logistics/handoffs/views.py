@@ -1,11 +1,12 @@
-"""HTTP routes of handoffs for the assistant (Bearer API): queue with a package, read, outbox, delivery, rating."""
+"""HTTP routes of handoffs for the assistant (Bearer API): queue with a package, read, outbox, delivery, rating;
+the user's messages while waiting (Rasa), and ending the waits past the limit."""
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 
 from logistics.errors import bad_request
-from logistics.handoffs import service
-from logistics.handoffs.models import HandoffIn, RatingIn
+from logistics.handoffs import flows, service, waiting
+from logistics.handoffs.models import HandoffIn, RatingIn, WaitingIn
 from logistics.http import parse, session
 
 blueprint = Blueprint("handoffs", __name__)
@@ -15,6 +16,27 @@ blueprint = Blueprint("handoffs", __name__)
 def create_handoff():
     handoff, created = service.create(session=session(), data=parse(HandoffIn))
     return service.to_dict(session(), handoff), 201 if created else 200
+
+
+@blueprint.post("/handoffs/waiting")
+def message_while_waiting():
+    """A message Rasa logged on a conversation paused for a human: recorded for the agent; the answer says what to
+    tell the user (response + values of domain/handoff_wait.yml) and whether the bot takes over (action resume).
+    201 when recorded, 200 for a retry of the same message (the same answer) or when no handoff is open."""
+    settings = current_app.extensions["settings"]
+    answer, recorded = waiting.on_message(session=session(), data=parse(WaitingIn),
+                                          max_wait_minutes=settings.handoff_max_wait_minutes)
+    return answer, 201 if recorded else 200
+
+
+@blueprint.post("/handoffs/expire")
+def expire_waits():
+    """End every wait past HANDOFF_MAX_WAIT_MINUTES now (the sweeper of `serve` does it every minute) and have the
+    bot tell those users; the handoffs ended and the conversations told."""
+    settings = current_app.extensions["settings"]
+    ended = waiting.expire_overdue(session=session(), max_wait_minutes=settings.handoff_max_wait_minutes)
+    told = flows.tell_ended(session=session(), handoff_ids=ended) if ended else []
+    return {"expired": ended, "told": told}
 
 
 @blueprint.get("/handoffs")

@@ -15,6 +15,8 @@ class TicketType(str, Enum):
     COMPLAINT = "complaint"
     HANDOFF = "handoff"
     OPS_ALERT = "ops_alert"
+    # An agent calls the user back: the wait for a human expired with nobody free (the user's contact is known).
+    CALLBACK = "callback"
 
 
 class TicketStatus(str, Enum):
@@ -38,6 +40,7 @@ SLA = {
     TicketType.COMPLAINT: timedelta(hours=24),
     TicketType.HANDOFF: timedelta(minutes=10),
     TicketType.OPS_ALERT: timedelta(hours=4),
+    TicketType.CALLBACK: timedelta(hours=2),
 }
 
 # Claim-like tickets carry the compensation terms (cap, review and payout dates) computed when they are created.
@@ -80,6 +83,7 @@ TYPE_LABEL = {
     TicketType.COMPLAINT: "投诉",
     TicketType.HANDOFF: "人工服务",
     TicketType.OPS_ALERT: "运营预警",
+    TicketType.CALLBACK: "客服回电",
 }
 STATUS_LABEL = {
     TicketStatus.OPEN: "已受理",

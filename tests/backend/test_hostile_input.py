@@ -214,6 +214,8 @@ def base_bodies(w: World) -> dict[str, list[dict]]:
                                             "customer_id": w.ids["customer_id"]}],
         "api_v1.handoffs.rate": [{"rating": 4, "comment": "很快"}],
         "api_v1.handoffs.mark_undelivered": [{"error": "45015 response out of time limit"}],
+        "api_v1.handoffs.message_while_waiting": [{"conversation_id": w.conversation, "channel": "rest",
+                                                   "text": "还要等多久", "timestamp": 1764036000.5}],
         "api_v1.customers.binding_code": [{"phone": w.phone, "channel": "wechat", "external_id": "o-hostile-openid"}],
         "api_v1.customers.binding_verify": [{"phone": w.phone, "channel": "wechat", "external_id": "o-hostile-openid",
                                              "code": "123456"}],

@@ -5,12 +5,15 @@ writes reports/screenshots/agent-console.png."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import requests
 
 from logistics import seed
+from logistics.timeutil import CST
 from tests.browser.conftest import SCREENSHOTS as SHOTS
 from tests.e2e.test_e2e_conversations import texts
+from tests.e2e.test_e2e_handoff import rasa_tracker
 
 
 def test_an_agent_works_a_handoff_in_the_browser(stack, browser):
@@ -26,10 +29,16 @@ def test_an_agent_works_a_handoff_in_the_browser(stack, browser):
     urge = texts(stack.say(sender, f"{seed.DEMO_WANG_AT_OUTLET} 催投 一直没送"))
     assert seed.DEMO_WANG_AT_OUTLET in urge
     assert "人工客服" in texts(stack.say(sender, "/request_human"))
-    assert stack.say(sender, "大概要等多久？") == []
+    # While waiting, the handoff side answers (the place in the queue), never the bot's NLU.
+    assert "分钟" in texts(stack.say(sender, "大概要等多久？"))
+    asked_at = next(e["timestamp"] for e in reversed(rasa_tracker(stack, sender)["events"])
+                    if e["event"] == "user" and e.get("text") == "大概要等多久？")
+    china = datetime.fromtimestamp(asked_at, CST)
 
     SHOTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    # An agent's computer set to another time zone still shows China time (Asia/Shanghai).
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN",
+                                  timezone_id="America/Los_Angeles")
     try:
         page = context.new_page()
         page.on("dialog", lambda dialog: dialog.accept())
@@ -54,7 +63,9 @@ def test_an_agent_works_a_handoff_in_the_browser(stack, browser):
         assert "网点催派流程" in page.locator("#p-triggered").inner_text()
         assert "老小区无电梯" in page.locator("#p-notes").inner_text()
         assert "最后扫描" in page.locator("#p-shipments").inner_text()
-        page.locator("#transcript li.user", has_text="大概要等多久").wait_for(timeout=10000)
+        asked = page.locator("#transcript li.user", has_text="大概要等多久")
+        asked.wait_for(timeout=10000)
+        assert f"{china.month}-{china.day} {china:%H:%M}" in asked.inner_text()
         assert page.locator(".timeline li").count() > 0
 
         page.fill("#reply-text", "您好，我是客服小林。已经联系网点今天下午送上楼，您下午在家就行。")

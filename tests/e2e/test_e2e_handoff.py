@@ -42,8 +42,10 @@ def test_rest_handoff_pause_relay_close_and_rating(stack):
     stack.say(sender, "5678")
     queued = texts(stack.say(sender, "/request_human"))
     assert "人工客服" in queued and "分钟" in queued and seed.DEMO_UNBOUND_STATION in queued, queued
-    # Paused: the bot stays silent, Rasa still logs what the user says.
-    assert stack.say(sender, "我家是老小区没电梯，麻烦快点") == []
+    # Paused: the bot's NLU stays out; Rasa logs what the user says and the handoff side answers with the place in
+    # the queue (tests/e2e/test_e2e_handoff_wait.py).
+    waiting = texts(stack.say(sender, "我家是老小区没电梯，麻烦快点"))
+    assert "人工客服" in waiting and "分钟" in waiting, waiting
     assert rasa_tracker(stack, sender)["paused"] is True
 
     handoff = handoff_api(stack, f"/handoffs?conversation_id={sender}")["handoffs"][0]
@@ -57,8 +59,9 @@ def test_rest_handoff_pause_relay_close_and_rating(stack):
     assert console.post(f"/agent/api/handoffs/{handoff['id']}/claim").json()["status"] == "active"
     transcript = console.get(f"/agent/api/handoffs/{handoff['id']}/transcript").json()
     assert transcript["live"] and transcript["paused"]
-    assert transcript["lines"][-1] == {"role": "user", "text": "我家是老小区没电梯，麻烦快点",
-                                       "time": transcript["lines"][-1]["time"]}
+    assert transcript["lines"][-2] == {"role": "user", "text": "我家是老小区没电梯，麻烦快点",
+                                       "time": transcript["lines"][-2]["time"]}
+    assert transcript["lines"][-1]["role"] == "bot" and "分钟" in transcript["lines"][-1]["text"]
 
     reply = console.post(f"/agent/api/handoffs/{handoff['id']}/messages",
                          json={"text": "您好，我是客服小林，已联系驿站"})

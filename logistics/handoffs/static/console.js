@@ -43,10 +43,18 @@
     return m >= 60 ? `${Math.floor(m / 60)}时${m % 60}分` : `${m}:${String(s).padStart(2, "0")}`;
   }
 
+  // Times are China time (Asia/Shanghai) whatever the agent's computer is set to: the users, the outlets and the
+  // SLA promises all speak it.
+  const CHINA_TIME = new Intl.DateTimeFormat("zh-CN", {
+    timeZone: "Asia/Shanghai", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+  });
+
   function clock(iso) {
     if (!iso) return "";
     const d = new Date(iso);
-    return `${d.getMonth() + 1}-${d.getDate()} ${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+    if (Number.isNaN(d.getTime())) return "";
+    const part = Object.fromEntries(CHINA_TIME.formatToParts(d).map((p) => [p.type, p.value]));
+    return `${part.month}-${part.day} ${part.hour}:${part.minute}`;
   }
 
   function emotionBadge(h) {
@@ -68,6 +76,8 @@
         since ? el("span", { class: "wait", title: "从转人工起的等待时间" }, `${since} ${waited(h.waited_seconds)}`) : null),
       el("span", { class: "req", title: h.request }, h.request || h.reason_label),
       el("span", { class: "muted" }, `#${h.id} · ${h.reason_label}` + (h.agent ? ` · ${h.agent.display_name}` : "")
+        + (h.close_reason && h.close_reason !== "agent" ? ` · ${h.close_reason_label}` : "")
+        + (h.callback_ticket_ref ? ` · 回电工单 ${h.callback_ticket_ref}` : "")
         + (h.rating ? ` · 评分 ${h.rating}` : "")));
   }
 
@@ -130,7 +140,7 @@
     document.getElementById("detail").hidden = false;
     document.getElementById("side").hidden = false;
     document.getElementById("h-title").textContent = `#${detail.id} ${detail.ticket_ref || ""} · ${detail.conversation_id}`;
-    const status = { queued: "排队中", active: detail.mine ? "我在处理" : `由 ${detail.agent ? detail.agent.display_name : "同事"} 处理`, closed: "已结束" }[detail.status];
+    const status = { queued: "排队中", active: detail.mine ? "我在处理" : `由 ${detail.agent ? detail.agent.display_name : "同事"} 处理`, closed: "已结束" + (detail.close_reason && detail.close_reason !== "agent" ? `（${detail.close_reason_label}）` : "") }[detail.status];
     document.getElementById("h-badges").replaceChildren(
       el("span", { class: `badge p${detail.priority}` }, detail.priority_label),
       el("span", { class: `badge ${detail.emotion}` }, `情绪：${pkg.emotion_label || detail.emotion_label}`),
@@ -167,7 +177,7 @@
     const list = document.getElementById("tickets");
     list.replaceChildren(...tickets.map((t) => {
       const note = el("input", { type: "text", placeholder: "加备注", maxlength: 2000 });
-      const due = el("input", { type: "datetime-local", title: "改截止时间" });
+      const due = el("input", { type: "datetime-local", title: "改截止时间（北京时间）" });
       const canResolve = t.allowed_next.includes("resolved");
       return el("li", { "data-ticket": t.id },
         el("div", { class: "row" }, el("strong", {}, `T${t.id} ${t.type_label}`), " ",
