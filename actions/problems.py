@@ -117,16 +117,21 @@ def handle_urge(ctx: ProblemContext) -> List[EventType]:
         SlotSet("waited", duration_phrase(outlet.get("waited_hours") or 0)),
     ]
     now = datetime.now(timezone.utc)
-    urges = ctx.tickets("urge")
-    for ticket in urges:
+    # One urge per parcel and SLA window, whoever asks: key urge:<number>:<urges before it>. Another
+    # conversation's open urge is joined (shared with this one), not repeated; the list is read internally only.
+    urges = sorted((t for t in ctx.client.tickets(tracking_number=ctx.number) if t["type"] == "urge"),
+                   key=lambda t: (t["created_at"], t["id"]))
+    for index, ticket in enumerate(urges):
         if ticket["status"] in OPEN and datetime.fromisoformat(ticket["sla_due_at"]) > now:
+            if ticket.get("conversation_id") != ctx.tracker.sender_id:
+                ticket = ctx.open_ticket("urge", f"urge:{ctx.number}:{index}", outlet=outlet.get("code"),
+                                         waited_hours=outlet.get("waited_hours"))
             ctx.client.update_ticket(ticket["id"], note=f"用户再次催促：{ctx.text}", actor="assistant")
             age = duration_phrase(_hours_since(ticket["created_at"]))
             return events + ticket_slots(ticket) + [SlotSet("ticket_age", age),
                                                     SlotSet("problem_outcome", "urge_existing")]
     if not outlet.get("overdue"):
         return events + [SlotSet("problem_outcome", "urge_within_window")]
-    # One key per SLA window: a retry inside it finds the same ticket, a new urge after it opens a new one.
     ticket = ctx.open_ticket("urge", f"urge:{ctx.number}:{len(urges)}", outlet=outlet.get("code"),
                              waited_hours=outlet.get("waited_hours"))
     return events + ticket_slots(ticket) + [SlotSet("problem_outcome", "urge_created")]
@@ -199,7 +204,7 @@ def handle_delay(ctx: ProblemContext) -> List[EventType]:
                                       SlotSet("problem_outcome", "delay_arrived_on_time")]
     late_hours = _hours_since(promised) - (_hours_since(arrived) if arrived else 0.0) if promised else 0.0
     events: List[EventType] = [SlotSet("promised_time", clock_phrase(promised) if promised else ""),
-                               SlotSet("late_by", duration_phrase(late_hours))]
+                               SlotSet("late_by", duration_phrase(late_hours) if late_hours > 0 else "")]
     fresh = ctx.shipment.get("goods_type") == "fresh" or ctx.tracker.get_slot("goods_type") == "fresh"
     if fresh and ctx.shipment["status"] not in ("delivered", "returned"):
         ticket = ctx.open_ticket("fresh_priority_claim", f"fresh_priority_claim:{ctx.number}",
