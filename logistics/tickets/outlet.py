@@ -24,6 +24,10 @@ WAITING_FOR = {
     Status.AT_STATION.value: "pickup",
 }
 PLACE_KINDS = frozenset({"outlet", "station", "locker"})
+# A scan that names a place we have no record of (a carrier's own feed, a parcel created through the API) still
+# tells where the parcel waits; the usual dispatch promise of an outlet applies.
+KIND_OF_STATUS = {"at_outlet": "outlet", "delivery_failed": "outlet", "at_station": "station", "in_locker": "locker"}
+DEFAULT_DISPATCH_HOURS = 24
 
 
 def _facility_of(session: Session, shipment: Shipment, event: TrackingEvent) -> Facility | None:
@@ -53,7 +57,9 @@ def waiting_place(session: Session, shipment: Shipment, now: datetime | None = N
         return None
     last = events[-1]
     facility = _facility_of(session, shipment, last)
-    if facility is None or facility.kind not in PLACE_KINDS:
+    if facility is None:
+        return _unrecorded_place(shipment, events, now)
+    if facility.kind not in PLACE_KINDS:
         return None
     waiting_for = WAITING_FOR[last.status]
     arrived = _arrived_at(events, facility)
@@ -86,4 +92,26 @@ def waiting_place(session: Session, shipment: Shipment, now: datetime | None = N
             "summary": incident.summary,
             "expected_clear_at": to_iso(incident.expected_clear_at),
         } if incident is not None else None,
+    }
+
+
+def _unrecorded_place(shipment: Shipment, events: list[TrackingEvent], now: datetime) -> dict:
+    """The waiting place as the scans name it, when no facility record matches (no phone, the usual promise)."""
+    last = events[-1]
+    arrived = last.time
+    for event in reversed(events):
+        if event.location != last.location:
+            break
+        arrived = event.time
+    waiting_for = WAITING_FOR[last.status]
+    promised = DEFAULT_DISPATCH_HOURS if waiting_for == "dispatch" else None
+    due = arrived + timedelta(hours=promised) if promised is not None else None
+    waited = max((now - arrived).total_seconds() / 3600.0, 0.0)
+    return {
+        "tracking_number": shipment.tracking_number, "status": last.status,
+        "status_label": LABEL[Status(last.status)], "waiting_for": waiting_for, "code": None,
+        "name": last.location, "kind": KIND_OF_STATUS.get(last.status, "outlet"), "city": None, "address": None,
+        "phone": None, "promised_dispatch_hours": promised, "arrived_at": to_iso(arrived),
+        "dispatch_due_at": to_iso(due), "waited_hours": round(waited, 1),
+        "overdue": due is not None and now > due, "incident": None,
     }

@@ -179,7 +179,7 @@ def test_a_scan_without_a_facility_code_is_matched_by_name(api, make_shipment, p
 
 
 @pytest.mark.parametrize("status,kind", [("in_transit", None), ("out_for_delivery", "outlet"), ("delivered", None),
-                                         ("at_outlet", "hub"), ("at_outlet", None)])
+                                         ("at_outlet", "hub")])
 def test_a_parcel_not_waiting_at_an_outlet_is_404(api, make_shipment, place, status, kind):
     shipment = make_shipment()
     number = shipment["tracking_number"]
@@ -187,6 +187,17 @@ def test_a_parcel_not_waiting_at_an_outlet_is_404(api, make_shipment, place, sta
     response = api.get(f"/api/v1/shipments/{number}/outlet", params=tail(shipment))
     assert response.status_code == 404
     assert response.json()["error"] == "not_at_outlet" and status in response.json()["message"]
+
+
+def test_a_place_we_have_no_record_of_is_described_by_its_scan(api, make_shipment):
+    """A carrier feed or an API client names the outlet only in the scan: the urge still knows where and how
+    long, with the usual 24-hour dispatch promise and no phone."""
+    shipment = make_shipment()
+    number = shipment["tracking_number"]
+    scan(api, number, "at_outlet", 30, None, location="无此网点")
+    body = api.get(f"/api/v1/shipments/{number}/outlet", params=tail(shipment)).json()
+    assert body["name"] == "无此网点" and body["code"] is None and body["phone"] is None
+    assert body["promised_dispatch_hours"] == 24 and body["overdue"] is True and body["waited_hours"] >= 29
 
 
 def test_openapi_lists_the_new_routes(backend_url):
