@@ -144,7 +144,8 @@ def _check(world: World, check, reply: str, messages: list) -> None:
                 history = []
                 for ticket in world.tickets(alias):
                     history += world._api("GET", f"/api/v1/tickets/{ticket['id']}")["history"]
-                notes = " ".join(str((h.get("data") or {}).get("note") or "") for h in history)
+                notes = " ".join(str((h.get("data") or {}).get("text") or "") for h in history
+                                 if h.get("kind") == "note")
                 for word in words:
                     assert word in notes, f"{alias}: note 「{word}」 missing in {notes[:200]}"
         else:
