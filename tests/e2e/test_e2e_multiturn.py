@@ -18,6 +18,7 @@ Every bot turn is also checked against the previous one (never the same text aga
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -106,7 +107,7 @@ class World:
             alias, _, field = match.group(1).partition(".")
             parcel = self.parcels[alias]
             return parcel["tail"] if field == "tail" else parcel["number"]
-        return re.sub(r"{(\w+(?:\.tail)?)}", value, text)
+        return re.sub(r"{(\w+(?:\.tail)?)}", value, str(text))
 
     def tickets(self, alias: str) -> list:
         found = self._api("GET", "/api/v1/tickets", params={"tracking_number": self.parcels[alias]["number"]})
@@ -174,3 +175,5 @@ def test_conversation(stack, spec):
                 raise AssertionError(f"turn {number} ({said}): {exc}\n{context}") from None
         previous = reply
     STATS["passed"] += 1
+    if os.environ.get("SHOW_TRANSCRIPTS"):
+        print(f"\n=== {spec['name']}\n" + "\n".join(transcript))
