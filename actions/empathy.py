@@ -42,7 +42,8 @@ def emotion_level(tracker: Tracker) -> tuple[str, str | None]:
         return "angry", scene
     if emotion.urgent:
         return "urgent", scene
-    if problem_repeats(tracker) >= REPEATS_MEAN_REPEATED and emotion.level == UPSET:
+    # Asked again, in words that say so (还没, 一直, 到底…), after the same kind of problem twice before.
+    if problem_repeats(tracker) >= REPEATS_MEAN_REPEATED and detect(texts[-1:]).level == UPSET:
         return "repeated", scene
     return emotion.level, scene
 

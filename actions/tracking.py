@@ -107,8 +107,10 @@ def answer_slots(shipment: Dict[str, Any]) -> List[EventType]:
 def _description(last: Dict[str, Any], shipment: Dict[str, Any]) -> str:
     """The scan's own words, unless they only repeat the status (「已签收：已签收」)."""
     description = (last.get("description") or "").strip("。 ")
-    labels = {shipment.get("status_label") or "", last.get("status_label") or ""}
-    return "" if description in labels else description
+    for label in {shipment.get("status_label") or "", last.get("status_label") or ""} - {""}:
+        if description.startswith(label):
+            description = description[len(label):].lstrip("，,：:。 ")
+    return description
 
 
 def choice_slots(shipments: List[Dict[str, Any]]) -> List[EventType]:

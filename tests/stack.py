@@ -170,6 +170,7 @@ def start_stack(work: Path) -> Iterator[Stack]:
         stack.actions_url = f"http://127.0.0.1:{ports['ACTIONS_PORT']}"
         stack._start_actions = lambda: start("actions")
         stack.action_token = env["ACTION_SERVER_TOKEN"]
+        stack.rasa_token = env["RASA_TOKEN"]
         stack.wechat, stack.wechat_token = wechat, env["WECHAT_TOKEN"]
         yield stack
     finally:

@@ -177,3 +177,18 @@ def test_conversation(stack, spec):
     STATS["passed"] += 1
     if os.environ.get("SHOW_TRANSCRIPTS"):
         print(f"\n=== {spec['name']}\n" + "\n".join(transcript))
+    if os.environ.get("EXPORT_STORIES"):
+        _export_story(stack, world.sender, spec["name"], Path(os.environ["EXPORT_STORIES"]))
+
+
+def _export_story(stack, sender: str, name: str, path: Path) -> None:
+    """The conversation as Rasa recorded it, as a conversation test (scripts/export_multiturn_stories.sh)."""
+    response = requests.get(f"{stack.rasa_url}/conversations/{sender}/story", timeout=30,
+                            params={"token": stack.rasa_token, "all_sessions": "true"})
+    response.raise_for_status()
+    story = yaml.safe_load(response.text)["stories"][0]
+    story["story"] = f"multi-turn: {name}"
+    existing = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    document = existing or {"version": "3.1", "stories": []}
+    document["stories"].append(story)
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
