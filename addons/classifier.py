@@ -82,8 +82,13 @@ def compile_masks(masks: List[Tuple[str, str]]) -> List[Tuple[Pattern[str], str]
     return [(re.compile(pattern), placeholder) for pattern, placeholder in masks]
 
 
+# Sentence-final particles say how, not what: 「怎么还没到啊」 is 「怎么还没到」 (CV unchanged within noise).
+TRAILING_PARTICLES = re.compile(r"(?<=\S)[啊呀呢嘛哇啦呐]+(?=[~～!！?？。.,， ]*$)")
+
+
 def normalise(text: str, masks: List[Tuple[Pattern[str], str]]) -> str:
     """Replaces every mask match by its placeholder word, and marks emoji; the rest of the text stays."""
+    text = TRAILING_PARTICLES.sub("", text)
     for pattern, placeholder in masks:
         text = pattern.sub(f" {placeholder} ", text)
     if EMOJI.search(text):
