@@ -9,10 +9,16 @@ quiet() { grep -v -e "Warning" -e "warn" -e "^\s*$" -e "pkg_resources" -e "decla
   -e "parseString" -e "setParseAction" -e "xla_computation" -e "URL.create" -e "sa.engine.url" || true; }
 latest=$(ls -t models/*.tar.gz 2>/dev/null | head -n 1 || true)
 # The dry run ignores response texts, so a domain edited after the model also means packaging a new one.
-if [ -n "$latest" ] && [ -z "$(find domain -newer "$latest" -print -quit)" ] && \
+if [ -n "$latest" ] && [ -z "$(find domain addons/classifier.py addons/tokenizer.py addons/entities.py -newer "$latest" \
+      -print -quit)" ] && \
    .venv/bin/rasa train "${args[@]}" --dry-run >/dev/null 2>&1; then
   echo "model is up to date: $(ls -t models/*.tar.gz | head -n 1)"
   exit 0
+fi
+# Rasa's fingerprint ignores our components' code: a change there retrains every component (--force).
+components=(addons/classifier.py addons/tokenizer.py addons/entities.py)
+if [ -n "$latest" ] && [ -n "$(find "${components[@]}" -newer "$latest" -print -quit 2>/dev/null)" ]; then
+  args+=(--force)
 fi
 started=$(date +%s)
 .venv/bin/rasa train "${args[@]}" 2>&1 | quiet | grep -E "Starting to train|Restored|trained and saved|Error|error" || true
