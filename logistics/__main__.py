@@ -22,8 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     agent_add = sub.add_parser("agent-add", help="create a console agent (or set a new password); asks for it")
     agent_add.add_argument("username")
     agent_add.add_argument("--name", default=None, help="display name shown to colleagues")
-    agent_add.add_argument("--role", choices=("agent", "supervisor"), default=None,
-                           help="agent (default for a new one) or supervisor (reads every handoff)")
+    agent_add.add_argument("--role", choices=("agent", "supervisor", "ops"), default=None,
+                           help="agent (default for a new one), supervisor (reads every handoff, opens the "
+                                "operations dashboard) or ops (the operations dashboard)")
     agent_passwd = sub.add_parser("agent-passwd", help="set a console agent's password (asks for it); every "
                                   "session of the agent ends")
     agent_passwd.add_argument("username")
@@ -50,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
 
         # Waits for a human past HANDOFF_MAX_WAIT_MINUTES go back to the bot even when the user is silent.
         waiting.start_sweeper(app, settings.handoff_sweep_seconds)
+        from logistics.analytics import scheduler
+
+        # The detectors run on a schedule too (ANALYTICS_RUN_SECONDS), not only on POST /api/v1/analytics/run.
+        scheduler.start(app)
         print(f"backend listening on http://{settings.host}:{settings.port}", flush=True)
         serve(app, host=settings.host, port=settings.port, threads=settings.threads, ident="logistics")
         return 0
@@ -107,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
             handoff_service.ensure_demo_agent(session=session, password=settings.agent_demo_password)
         print("Agent console: /agent/login as agent (password AGENT_DEMO_PASSWORD, demo default "
               "agent-demo-2026).", flush=True)
+        from logistics.analytics import demo as analytics_demo
+
+        print(analytics_demo.seed_demo(factory, password=settings.agent_demo_password,
+                                       if_empty=if_empty).describe(), flush=True)
     return 0
 
 

@@ -10,6 +10,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from logistics import db
+from logistics.analytics.views import api as analytics_bp
+from logistics.analytics.views import dashboard as ops_bp
 from logistics.customers.views import blueprint as customers_bp
 from logistics.errors import ApiError, not_found
 from logistics.handoffs.console import blueprint as console_bp
@@ -79,10 +81,11 @@ def create_app(settings: Settings, engine=None) -> Flask:
         if scheme.lower() != "bearer" or not hmac.compare_digest(sent, expected_token):
             raise ApiError(401, "unauthorized", "send Authorization: Bearer <LOGISTICS_API_TOKEN>")
 
-    for blueprint in (customers_bp, shipments_bp, tickets_bp, handoffs_bp):
+    for blueprint in (customers_bp, shipments_bp, tickets_bp, handoffs_bp, analytics_bp):
         api.register_blueprint(blueprint)
     app.register_blueprint(api)
     app.register_blueprint(console_bp)
+    app.register_blueprint(ops_bp)
     app.register_blueprint(web_bp)
 
     @app.url_value_preprocessor

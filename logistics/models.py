@@ -1,4 +1,5 @@
 """Imports every table so Alembic and create_all see the whole schema."""
+from logistics.analytics.models import Alert, AnalyticsEvent  # noqa: F401
 from logistics.customers.models import ChannelBinding, Customer  # noqa: F401
 from logistics.handoffs.models import Agent, Handoff, HandoffMessage  # noqa: F401
 from logistics.network.models import Facility, Incident  # noqa: F401

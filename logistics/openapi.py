@@ -131,6 +131,7 @@ def build_openapi() -> dict:
                        for code in ("401", "404")},
                 }}},
             **_handoff_paths(),
+            **_analytics_paths(),
             "/api/v1/shipments/{tracking_number}/compensation": {"get": _with_answer(_op(
                 "Liability cap, basis and claim timelines of a parcel, for a caller who proves a link",
                 params=proof, errors=("400", "401", "403", "404", "429")), "Compensation")},
@@ -138,6 +139,34 @@ def build_openapi() -> dict:
                 "The outlet, station or locker where the parcel waits; 404 not_at_outlet when it does not wait at "
                 "one", params=proof, errors=("400", "401", "403", "404", "429")), "Outlet")},
         },
+    }
+
+
+def _analytics_paths() -> dict:
+    since = _param("since", schema={"type": "string", "description": "24h, 7d, 2w (back from now) or ISO 8601"})
+    until = _param("until", schema={"type": "string", "description": "ISO 8601 or 24h/7d back from now; default now"})
+    category = _param("category", schema={"type": "string", "description": "complaint category code "
+                                           "(ComplaintCategory) or a problem: urge, fresh_delay, lost, ..."})
+    carrier = _param("carrier", schema={"type": "string", "description": "sf, zto, yto, sto, yunda, jd, jt, ems"})
+    return {
+        "/api/v1/analytics/run": {"post": _op(
+            "Run the detectors now (they also run every ANALYTICS_RUN_SECONDS): spikes (last 24 h against the "
+            "trailing 14 days) and concentrations (a category's share on a route or outlet over 7 days). A new "
+            "signal opens an alert and one ops_alert ticket for the responsible outlet or route owner; a signal "
+            "still present updates its open alert; an open alert whose signal is gone is resolved with its ticket. "
+            "Answers {opened, updated, resolved, open} (lists of Alert)", errors=("400", "401"))},
+        "/api/v1/analytics/alerts": {"get": _with_answer(_op(
+            "Alerts, newest first (at most 200): since (seen since), category, status (open or resolved)",
+            params=[since, category, _param("status", schema={"type": "string", "enum": ["open", "resolved"]})],
+            errors=("400", "401")), "AlertList")},
+        "/api/v1/analytics/report": {"get": _op(
+            "Counts and rates by category x scope in a window (default the last 7 days): by = category, area "
+            "(city+district+小区), outlet, route, hub, carrier, city, channel or goods_type; rate = the count's "
+            "share of all events of that scope in the window",
+            params=[since, until, _param("by"), category, carrier], errors=("400", "401"))},
+        "/api/v1/analytics/trend": {"get": _op(
+            "Events per China-time day and category (default the last 30 days), the six largest categories and "
+            "the rest as other_categories", params=[since, until, category, carrier], errors=("400", "401"))},
     }
 
 
@@ -217,7 +246,22 @@ def _response_schemas() -> dict:
     string, number, integer, boolean = ({"type": "string"}, {"type": "number"}, {"type": "integer"},
                                         {"type": "boolean"})
     nullable_time = {"type": "string", "format": "date-time", "nullable": True}
+    alert = {"type": "object", "properties": {
+        "id": integer, "kind": {"type": "string", "enum": ["spike", "concentration"]}, "category": string,
+        "category_label": string,
+        "scope": {"type": "object", "properties": {
+            "type": {"type": "string", "enum": ["area", "outlet", "route", "hub"]}, "name": string, "key": string}},
+        "count": integer, "baseline": number, "p_value": number, "summary": string,
+        "evidence": {"type": "object", "description": "window, baseline, counts by day, top outlets/routes/areas, "
+                                                      "carriers, example conversations (examples), owner"},
+        "suggested_action": string, "ticket_id": {"type": "integer", "nullable": True},
+        "status": {"type": "string", "enum": ["open", "resolved"]},
+        "opened_at": {"type": "string", "format": "date-time"},
+        "last_seen_at": {"type": "string", "format": "date-time"}, "resolved_at": nullable_time}}
     return {
+        "Alert": alert,
+        "AlertList": {"type": "object", "properties": {"alerts": {"type": "array", "items": {
+            "$ref": "#/components/schemas/Alert"}}}},
         "WaitingAnswer": {"type": "object", "properties": {
             "handoff_id": {"type": "integer", "nullable": True},
             "status": {"type": "string", "enum": ["queued", "active", "closed"], "nullable": True},

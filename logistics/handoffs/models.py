@@ -16,7 +16,9 @@ from logistics.timeutil import utcnow
 ROLE_AGENT = "agent"
 # A supervisor reads every handoff (other agents' included); writing follows the same rules as for agents.
 ROLE_SUPERVISOR = "supervisor"
-ROLES = (ROLE_AGENT, ROLE_SUPERVISOR)
+# Operations staff: the operations dashboard (/agent/ops) only; in the console they count as agents.
+ROLE_OPS = "ops"
+ROLES = (ROLE_AGENT, ROLE_SUPERVISOR, ROLE_OPS)
 
 
 class Agent(Base):

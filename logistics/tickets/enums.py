@@ -4,6 +4,8 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import Enum
 
+from logistics.tickets.complaints import COMPLAINT_CODES
+
 
 class TicketType(str, Enum):
     URGE = "urge"
@@ -47,7 +49,7 @@ SLA = {
 CLAIM_TYPES = frozenset({TicketType.CLAIM, TicketType.FRESH_PRIORITY_CLAIM, TicketType.LOST_INVESTIGATION})
 
 # What a delivery-service complaint is about; analytics count spikes per category and area.
-COMPLAINT_CATEGORIES = ("locker_without_notice", "refused_door_delivery", "attitude", "fees", "other")
+COMPLAINT_CATEGORIES = COMPLAINT_CODES  # DESIGN codes, labels in complaints.py
 
 # The life of a ticket, in order. Moving forward may skip steps (an outlet can resolve an urge at once); moving back
 # is allowed only where work resumes: the customer answered, or a resolved/closed ticket is reopened.

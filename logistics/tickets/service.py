@@ -14,7 +14,7 @@ from logistics.customers.models import ChannelBinding, Customer
 from logistics.errors import ApiError, bad_request, conflict, not_found
 from logistics.shipments import service as shipment_service
 from logistics.shipments.models import Shipment
-from logistics.tickets import compensation
+from logistics.tickets import compensation, complaints
 from logistics.tickets import evidence as evidence_rules
 from logistics.tickets.enums import (
     CLAIM_TYPES,
@@ -89,6 +89,10 @@ def create(*, session: Session, data: TicketIn, actor: str = "assistant") -> tup
     log_event(session=session, ticket=ticket, kind="created", actor=actor, type=ticket.type,
               sla_due_at=to_iso(ticket.sla_due_at))
     session.flush()
+    # Tagged for operations analytics in the same transaction (category, place, route, carrier, channel...).
+    from logistics.analytics import tagging
+
+    tagging.record_ticket(session=session, ticket=ticket, shipment=shipment)
     return ticket, True
 
 
@@ -100,13 +104,14 @@ def _server_details(ticket_type: TicketType, details: dict, shipment, last_event
         if shipment is not None:
             details["claim"] = compensation.claim_fields(shipment, ticket_type, now, sla_due_at)
     if ticket_type == TicketType.COMPLAINT:
-        category = details.get("category") or "other"
-        if category not in COMPLAINT_CATEGORIES:
+        category = complaints.canonical(details.get("category") or "other")
+        if category is None:
             raise ApiError(422, "validation_error",
                            f"invalid request: details.category must be one of {', '.join(COMPLAINT_CATEGORIES)}",
                            [{"field": "details.category",
                              "message": f"must be one of {', '.join(COMPLAINT_CATEGORIES)}"}])
         details["category"] = category
+        details["category_label"] = complaints.COMPLAINT_LABEL[category]
         facility = last_event.facility if last_event is not None else None
         if facility is not None:
             # Where the service failed is where the last scan was; analytics group complaints by it.

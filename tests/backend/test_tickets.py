@@ -192,14 +192,18 @@ def test_complaints_get_a_category_and_the_place_of_the_last_scan(api, make_tick
     api.post(f"/api/v1/shipments/{number}/events", json={
         "time": "2026-11-24T08:00:00+08:00", "status": "in_locker", "location": facility["name"],
         "facility_code": facility["code"]})
-    ticket = make_ticket("complaint", tracking_number=number, details={"category": "locker_without_notice",
+    ticket = make_ticket("complaint", tracking_number=number, details={"category": "locker_no_notice",
                                                                        "area": "瞎写的"})
-    assert ticket["details"]["category"] == "locker_without_notice"
+    assert ticket["details"]["category"] == "locker_no_notice"
+    assert ticket["details"]["category_label"] == "放柜/驿站未通知"
     assert ticket["details"]["area"] == "杭州"
     assert ticket["details"]["outlet"]["code"] == facility["code"]
     assert ticket["facility"] == facility
     plain = make_ticket("complaint", details={"text": "态度不好"})
     assert plain["details"]["category"] == "other" and plain["facility"] is None
+    # An action server of the first version still sends the old names: stored under the DESIGN codes.
+    legacy = make_ticket("complaint", details={"category": "refused_door_delivery"})
+    assert legacy["details"]["category"] == "no_door_delivery"
 
 
 def test_unknown_complaint_category_is_422(api, make_shipment):
