@@ -15,9 +15,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import backend, followup
+from actions import backend, complaints, followup
 from actions.backend import BackendClient, BackendError
-from actions.formatting import clock_phrase, duration_phrase
+from actions.formatting import clock_phrase, duration_phrase, scan_time
 from actions.identity import proof
 
 PROBLEM_INTENTS = ("urge_delivery", "report_lost", "report_damaged", "report_delay", "signed_not_received",
@@ -34,12 +34,8 @@ _OBJECTIONS = "太少|少了|不合理|不够|不认可|不接受|不同意|有�
 CLAIM_DISPUTE = re.compile(rf"赔.{{0,8}}(?:{_OBJECTIONS}|才|就给)|(?:{_OBJECTIONS}).{{0,8}}赔")
 DISPUTE_INTENTS = ("claim_status", "file_claim", "complain_delivery_service")
 CLAIM_TYPES = ("claim", "fresh_priority_claim", "lost_investigation")
-COMPLAINT_WORDS = {
-    "locker_without_notice": ("快递柜", "丰巢", "驿站", "没通知", "没打电话", "不打电话", "直接放", "扔"),
-    "refused_door_delivery": ("不送上门", "送货上门", "不上门", "自己下楼", "自己去拿", "自己取", "送到楼下"),
-    "attitude": ("态度", "骂", "凶", "不耐烦", "吼", "脾气", "不礼貌"),
-    "fees": ("收费", "加钱", "多收", "乱收", "费用", "要钱", "给钱"),
-}
+# The complaint categories with their everyday phrasings live in actions/complaints.py (DESIGN codes).
+COMPLAINT_WORDS = {code: patterns for code, (_, patterns) in complaints.CATEGORIES.items()}
 BEFORE_DELIVERY = {"created", "picked_up", "in_transit", "arrived_hub", "departed_hub", "at_outlet",
                    "customs_pending", "customs_processing", "customs_cleared"}
 # No scan for this long (or a carrier's explicit "lost") opens a lost investigation.
@@ -141,7 +137,7 @@ def _arrival_slots(ctx: ProblemContext) -> List[EventType]:
     """Where and since when the parcel waits for pickup (a station or a locker)."""
     facility = ctx.last.get("facility") or {}
     return [SlotSet("pickup_place", facility.get("name") or ctx.last.get("location") or ""),
-            SlotSet("arrived_time", clock_phrase(ctx.last.get("time")))]
+            SlotSet("arrived_time", scan_time(ctx.last.get("time")))]
 
 
 def _compensation_slots(ctx: ProblemContext) -> List[EventType]:
@@ -227,19 +223,20 @@ def handle_file_claim(ctx: ProblemContext) -> List[EventType]:
 
 
 def complaint_category(text: str) -> str:
-    for category, words in COMPLAINT_WORDS.items():
-        if any(w in text for w in words):
-            return category
-    return "other"
+    return complaints.categorize(text)
 
 
 def handle_complaint(ctx: ProblemContext) -> List[EventType]:
-    """Recorded with a category and the place, so operations see patterns; disputes can go to a person."""
+    """Recorded with a category, the place and the parcel, so operations count them; disputes can go to a person."""
     category = complaint_category(ctx.text)
-    ticket = ctx.open_ticket("complaint", f"complaint:{ctx.number}:{category}", category=category)
+    facility = ctx.last.get("facility") or {}
+    ticket = ctx.open_ticket("complaint", f"complaint:{ctx.number}:{category}", category=category,
+                             category_label=complaints.LABELS[category],
+                             place=facility.get("name") or ctx.last.get("location") or "",
+                             channel=ctx.tracker.get_latest_input_channel(), intent="complain_delivery_service")
     detail = ctx.client.ticket(ticket["id"])
     place = (detail.get("facility") or {}).get("name") or ctx.last.get("location") or ""
-    dispute = [SlotSet("handoff_reason", "delivery_dispute")] if category == "refused_door_delivery" else []
+    dispute = [SlotSet("handoff_reason", "delivery_dispute")] if category in complaints.DISPUTES else []
     return ticket_slots(ticket) + dispute + [SlotSet("complaint_category", category),
                                              SlotSet("complaint_place", place),
                                              SlotSet("problem_outcome", "complaint_recorded")]

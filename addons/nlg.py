@@ -47,17 +47,19 @@ def drop_empty_segments(text: str, values: Dict[str, Any]) -> str:
         text = replaced
 
 
-def tidy(text: str) -> str:
+def tidy(text: str, spaces: bool = True) -> str:
     for pattern, replacement in CLEANUPS:
-        text = pattern.sub(replacement, text)
+        if spaces or pattern is not CLEANUPS[1][0]:
+            text = pattern.sub(replacement, text)
     return text.strip()
 
 
-def render(template: str, values: Dict[str, Any]) -> str:
-    """A template as the customer reads it: segments resolved, slots filled (empty ones as ""), tidied."""
+def render(template: str, values: Dict[str, Any], spaces: bool = True) -> str:
+    """A template as the customer reads it: segments resolved, slots filled (empty ones as ""), tidied; with
+    spaces=False the spaces between words stay (button titles list fields separated by spaces)."""
     text = drop_empty_segments(template, values)
     text = PLACEHOLDER.sub(lambda m: "" if is_empty(values.get(m.group(1))) else str(values[m.group(1)]), text)
-    return tidy(text)
+    return tidy(text, spaces)
 
 
 class ResponseRenderer(TemplatedNaturalLanguageGenerator):
@@ -87,7 +89,7 @@ class ResponseRenderer(TemplatedNaturalLanguageGenerator):
             response["text"] = render(text, values)
         for button, title in zip(response.get("buttons") or [], titles):
             if isinstance(title, str):
-                button["title"] = render(title, values)
+                button["title"] = render(title, values, spaces=False)
         return response
 
 
