@@ -47,10 +47,20 @@ REQUESTS = {
     "customs_inquiry": "国际包裹{n}清关受阻，用户询问进度和所需材料",
 }
 COMPLAINTS = {
-    "locker_without_notice": "快递员未经同意把包裹{n}放进快递柜/驿站，用户投诉",
-    "refused_door_delivery": "快递员不肯把包裹{n}送货上门，用户投诉",
-    "attitude": "用户投诉包裹{n}的快递员服务态度差",
-    "fees": "用户反映包裹{n}派送时被额外收费",
+    "locker_no_notice": "快递员未经同意把包裹{n}放进快递柜/驿站且没有通知，用户投诉",
+    "no_door_delivery": "快递员不肯把包裹{n}送货上门，用户投诉",
+    "fake_signature": "包裹{n}被虚假签收（用户没有签收却显示已签收），用户投诉",
+    "courier_attitude": "用户投诉包裹{n}的快递员服务态度差",
+    "rough_handling": "用户投诉包裹{n}被野蛮投递/暴力分拣",
+    "delay": "用户投诉包裹{n}派送延误",
+    "lost": "用户投诉包裹{n}丢件",
+    "extra_fee": "用户反映包裹{n}派送时被额外收费",
+    "no_call": "用户投诉包裹{n}派送前快递员没有电话联系",
+    "left_unattended": "包裹{n}被放在门口后丢失，用户投诉",
+    "pickup_code_missing": "用户没有收到包裹{n}的取件码",
+    "outlet_unreachable": "用户联系不上包裹{n}所在的网点/驿站",
+    "wrong_delivery": "包裹{n}被送错地址，用户投诉",
+    "fake_attempt": "快递员没有上门却把包裹{n}报为派送失败，用户投诉",
 }
 REASON_REQUESTS = {
     "claim_dispute": "用户对包裹{n}的理赔金额有异议",

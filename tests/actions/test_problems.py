@@ -178,12 +178,25 @@ def test_complaint_is_recorded_with_category_and_place(api):
     slots = converse("demo-li", "快递员不送上门 让我自己下楼去拿 京东的那个", "complain_delivery_service",
                      entities=[{"entity": "carrier", "value": "jd"}])
     assert slots["problem_outcome"] == "complaint_recorded"
-    assert slots["complaint_category"] == "refused_door_delivery"
+    assert slots["complaint_category"] == "no_door_delivery"
     assert slots["complaint_place"]
     ticket = api.get(f"/api/v1/tickets/{slots['ticket_ref'][1:]}").json()
-    assert ticket["type"] == "complaint" and ticket["details"]["category"] == "refused_door_delivery"
+    assert ticket["type"] == "complaint" and ticket["details"]["category"] == "no_door_delivery"
+    assert ticket["details"]["category_label"] == "不送货上门" and ticket["tracking_number"]
     # A door-delivery dispute: if the user asks for a person, the handoff says why.
     assert slots["handoff_reason"] == "delivery_dispute"
+
+
+def test_a_locker_complaint_gets_its_own_answer_ticket_place_and_parcel(api):
+    slots = converse("demo-zhang", "快递放在丰巢了但是没人通知我", "complain_delivery_service",
+                     entities=[{"entity": "tracking_number", "value": seed.DEMO_ZHANG_DELIVERED_JD}])
+    assert slots["problem_outcome"] == "complaint_recorded"
+    assert slots["complaint_category"] == "locker_no_notice" and slots["complaint_place"]
+    ticket = api.get(f"/api/v1/tickets/{slots['ticket_ref'][1:]}").json()
+    assert ticket["details"]["category"] == "locker_no_notice"
+    assert ticket["tracking_number"] == seed.DEMO_ZHANG_DELIVERED_JD
+    assert ticket["details"]["place"] == slots["complaint_place"]
+    assert "handoff_reason" not in slots
 
 
 @pytest.mark.parametrize("text, intent", [
