@@ -8,7 +8,7 @@ from logistics.tickets.complaints import COMPLAINT_LABEL
 PROBLEM_LABEL = {
     "urge": "催派", "fresh_delay": "生鲜延误", "lost": "丢件调查", "signed_not_received": "签收未收到",
     "damaged": "破损", "claim": "理赔", "address_change": "改址", "handoff": "转人工", "callback": "客服回电",
-    "outlet_verification": "网点核实",
+    "outlet_verification": "网点核实", "track_parcel": "查件",
 }
 
 

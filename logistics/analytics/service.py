@@ -165,11 +165,11 @@ def _evidence(session: Session, signal: detect.Signal, rows, now: datetime, para
     signal.stats = evidence
     outlet = outlets[0] if outlets else None
     route = routes[0] if routes else None
-    signal.stats["owner"] = _owner(session, signal, outlet, route)
     scope = signal.scope_name
     if signal.scope_type in NAME_COLUMNS and rows:
         scope = getattr(rows[0], NAME_COLUMNS[signal.scope_type].name) or scope
         signal.scope_name = scope
+    signal.stats["owner"] = _owner(session, signal, outlet, route)
     signal.stats["suggested_action"] = rules.suggest(
         signal.kind, signal.category, signal.scope_type, scope=scope,
         outlet=(outlet or {}).get("name"), route=(route or {}).get("name"))
@@ -352,9 +352,10 @@ def _group_columns(by: str) -> tuple:
 
 
 def report(session: Session, *, since: datetime, until: Optional[datetime] = None, by: str = "category",
-           carrier: Optional[str] = None, category: Optional[str] = None, limit: int = 100) -> dict:
+           carrier: Optional[str] = None, category: Optional[str] = None, limit: int = 100,
+           problems_only: bool = False) -> dict:
     """Counts by category x scope in [since, until), with each count's rate: its share of all events of that scope
-    in the window (for by=category, of all events)."""
+    in the window (for by=category, of all events). problems_only leaves out the questions the bot answered."""
     if by not in BREAKDOWNS:
         raise bad_request(f"by must be one of {', '.join(BREAKDOWNS)}")
     until = until or utcnow()
@@ -369,7 +370,7 @@ def report(session: Session, *, since: datetime, until: Optional[datetime] = Non
             *where, *scope_not_null).group_by(columns[0])).all())
     rows = session.execute(
         select(E.category, *columns, func.count().label("n"))
-        .where(*_filters(since, until, carrier, category), *scope_not_null)
+        .where(*_filters(since, until, carrier, category), *scope_not_null, *([DETECTED] if problems_only else []))
         .group_by(E.category, *columns).order_by(func.count().desc()).limit(limit)).all()
     out = []
     for row in rows:

@@ -124,8 +124,8 @@ def overview():
     by = request.args.get("by") or "area"
     return {
         "trend": service.trend(s, **args),
-        "breakdown": service.report(s, by=by, limit=30, **args),
-        "categories": service.report(s, by="category", limit=40, **args),
+        "breakdown": service.report(s, by=by, limit=30, problems_only=True, **args),
+        "categories": service.report(s, by="category", limit=40, problems_only=True, **args),
         "alerts": [service.alert_dict(a) for a in service.list_alerts(
             s, since=args["since"], category=args["category"], status=request.args.get("status") or None)],
         "facets": service.facets(s, since=args["since"]),
