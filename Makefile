@@ -51,6 +51,12 @@ bench-widget: install ## website chat: Enter to first bot bubble in headless chr
 bench-wechat: install ## WeChat passive-reply latency p50/p95 (make run's Rasa, or a stack of its own)
 	@source scripts/env.sh && .venv/bin/python scripts/bench_wechat.py $(ARGS)
 
+bench-analytics: install ## analytics report time on 1M events in PostgreSQL (BENCH_DATABASE_URL), EXPLAIN under reports/analytics
+	@source scripts/env.sh && .venv/bin/python scripts/bench_analytics.py $(ARGS)
+
+eval-analytics: install ## detection precision/recall on 25 generated histories with injected anomalies (~2 min)
+	@source scripts/env.sh && .venv/bin/python scripts/eval_analytics.py $(ARGS)
+
 browser-test: install ## browser tests of the website chat widget (real stack, headless chromium)
 	@source scripts/env.sh && .venv/bin/python -m pytest -q tests/browser
 
@@ -58,4 +64,4 @@ clean: ## remove generated output (models, reports, the demo databases)
 	rm -rf models reports var results
 
 .PHONY: help install run test lint validate train pytest shell migrate seed migration eval-nlu bench bench-widget \
-	bench-wechat browser-test clean
+	bench-wechat bench-analytics eval-analytics browser-test clean
