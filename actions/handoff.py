@@ -148,7 +148,7 @@ def latest_problem(tracker: Tracker) -> Optional[str]:
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            if intent in PROBLEM_INTENTS:
+            if intent in PROBLEM_INTENTS and intent in REQUESTS:
                 return intent
     return None
 
