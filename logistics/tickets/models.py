@@ -22,7 +22,7 @@ class Ticket(Base):
     type = Column(String(32), nullable=False, index=True)
     status = Column(String(24), nullable=False, default=TicketStatus.OPEN.value, index=True)
     tracking_number = Column(String(40), index=True)
-    shipment_id = Column(Integer, ForeignKey("shipments.id", ondelete="SET NULL"))
+    shipment_id = Column(Integer, ForeignKey("shipments.id", ondelete="SET NULL"), index=True)
     facility_id = Column(Integer, ForeignKey("facilities.id", ondelete="SET NULL"), index=True)
     customer_id = Column(Integer, ForeignKey("customers.id", ondelete="SET NULL"), index=True)
     conversation_id = Column(String(128), index=True)

@@ -5,7 +5,7 @@ import hashlib
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, union
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -159,9 +159,14 @@ def list_for(*, session: Session, conversation_id: str | None = None, tracking_n
 
 
 def of_conversation(conversation_id: str):
-    """Tickets a conversation may see: its own and those it shares (TicketConversation)."""
+    """Tickets a conversation may see: its own and those it shares (TicketConversation).
+
+    One set of ids from two index lookups: `conversation_id = ? OR id IN (shared)` cannot use an index for the OR
+    in PostgreSQL, so every turn that lists a conversation's tickets read the whole table (85 ms at 500,000
+    tickets, 0.2 ms this way; README "Load")."""
+    own = select(Ticket.id).where(Ticket.conversation_id == conversation_id)
     shared = select(TicketConversation.ticket_id).where(TicketConversation.conversation_id == conversation_id)
-    return or_(Ticket.conversation_id == conversation_id, Ticket.id.in_(shared))
+    return Ticket.id.in_(union(own, shared))
 
 
 def link_conversation(*, session: Session, ticket: Ticket, conversation_id: str | None, actor: str) -> None:
@@ -184,8 +189,11 @@ def _of_customer(session: Session, customer_id: int):
     conversations = select(ChannelBinding.external_id).where(ChannelBinding.customer_id == customer.id)
     shipments = select(Shipment.id).where(
         or_(Shipment.sender_phone == customer.phone, Shipment.recipient_phone == customer.phone))
-    return or_(Ticket.customer_id == customer.id, Ticket.conversation_id.in_(conversations),
-               Ticket.shipment_id.in_(shipments))
+    # A union of index lookups, not an OR over three columns (a scan of every ticket; see of_conversation).
+    return Ticket.id.in_(union(
+        select(Ticket.id).where(Ticket.customer_id == customer.id),
+        select(Ticket.id).where(Ticket.conversation_id.in_(conversations)),
+        select(Ticket.id).where(Ticket.shipment_id.in_(shipments))))
 
 
 def update(*, session: Session, ticket_id: int, data: TicketPatch) -> Ticket:
