@@ -43,7 +43,8 @@ def _outcome(validate, result):
 
 def test_patches_are_applied_for_this_rasa():
     assert rasa_patches.apply() is True
-    assert RemoteAction._validate_action_result is rasa_patches._validate_compiled
+    # The compiled validator of 2, behind the check by event kind of 4 (issue #15).
+    assert RemoteAction._validate_action_result.__wrapped__ is rasa_patches._validate_compiled
 
 
 @pytest.mark.parametrize("result", RESPONSES)
@@ -251,3 +252,143 @@ def test_an_unreachable_backend_still_answers_and_keeps_the_message(monkeypatch)
     assert [m["text"] for m in messages] in ([v["text"]] for v in domain.responses["utter_handoff_wait_recorded"])
     assert tracker.is_paused() and tracker.get_slot("handoff_notice") == "recorded"
     assert any(isinstance(e, UserUttered) and e.text == "有人吗" for e in tracker.events)
+
+
+# --- 4. the cost of a turn (issue #15): same results as Rasa's own code ---
+
+
+def _every_kind_of_event() -> list:
+    """One serialised event of every kind Rasa has, built by Rasa itself."""
+    from rasa.shared.core import events as ev
+
+    made = [ev.UserUttered("我的快递到哪了", {"name": "track_parcel", "confidence": 0.9},
+                           [{"entity": "carrier", "value": "sf", "start": 0, "end": 2}], input_channel="rest",
+                           message_id="m1"),
+            ev.BotUttered("您好", {"buttons": [{"title": "是", "payload": "/affirm"}]}, {"utter_action": "x"}),
+            ev.SlotSet("tracking_number", "SF1"), ev.SlotSet("shipment_choices", [{"a": [1, None]}]),
+            ev.Restarted(), ev.UserUtteranceReverted(), ev.AllSlotsReset(), ev.ReminderScheduled("greet", None),
+            ev.ReminderCancelled(name="r"), ev.ActionReverted(), ev.StoryExported(), ev.FollowupAction("utter_x"),
+            ev.ConversationPaused(), ev.ConversationResumed(), ev.ActionExecuted("action_listen", "RulePolicy", 1.0),
+            ev.AgentUttered("hi"), ev.ActiveLoop("form"), ev.LegacyForm("form"), ev.LoopInterrupted(True),
+            ev.LegacyFormValidation(False), ev.ActionExecutionRejected("a", "p", 0.5), ev.SessionStarted(),
+            ev.EntitiesAdded([{"entity": "carrier", "value": "sf"}]), ev.DefinePrevUserUtteredFeaturization(True)]
+    found = []
+    for event in made:
+        try:
+            found.append(event.as_dict())
+        except Exception:  # noqa: BLE001 - an event this Rasa cannot serialise has no response to check
+            pass
+    return found
+
+
+def _responses_to_check() -> list:
+    kinds = _every_kind_of_event()
+    broken = []
+    for event in kinds:
+        for key in event:
+            if key != "event":
+                broken.append({**event, key: 12345})
+                broken.append({**event, key: {"nested": ["x"]}})
+        broken.append({k: v for k, v in event.items() if k != "event"})
+        broken.append({**event, "event": "no_such_kind"})
+        broken.append({**event, "event": 7})
+    return RESPONSES + [{"events": [e], "responses": []} for e in kinds + broken] + [
+        {"events": kinds, "responses": [{"text": "a"}, {"response": "utter_greet"}]},
+        {"events": kinds + [{"event": "slot"}]}, {"events": [None]}, {"events": [[]]}, [], "x", None,
+        {"responses": [{"text": 5}]}, {"events": [], "responses": [5]}]
+
+
+def test_checking_an_event_by_its_kind_gives_rasas_own_result_for_every_kind_and_many_broken_ones():
+    rasa_patches.apply()
+    patched = RemoteAction._validate_action_result
+    responses = _responses_to_check()
+    fast = 0
+    for result in responses:
+        assert _outcome(patched, result) == _outcome(rasa_patches.ORIGINAL["validate"], result), result
+        if isinstance(result, dict) and rasa_patches.valid_by_kind(result):
+            fast += 1
+            assert _outcome(rasa_patches.ORIGINAL["validate"], result)[0] == "ok", result
+    assert fast >= len(_every_kind_of_event())  # the valid ones took the short path
+
+
+def test_the_event_class_of_a_type_name_is_rasas_own():
+    from rasa.shared.core.events import ActionExecuted, Event
+    from rasa.shared.utils.common import all_subclasses
+
+    rasa_patches.apply()
+    original = rasa_patches.ORIGINAL["resolve_by_type"]
+    for _ in range(2):  # the second round is answered from memory
+        for cls in all_subclasses(Event):
+            assert Event.resolve_by_type(cls.type_name) is original(cls.type_name)
+        assert Event.resolve_by_type("topic") is original("topic") is None
+        assert Event.resolve_by_type("no_such", ActionExecuted) is original("no_such", ActionExecuted)
+        with pytest.raises(ValueError):
+            Event.resolve_by_type("no_such")
+
+
+def test_slots_are_copied_as_copy_copy_copies_them():
+    import copy
+
+    from rasa.shared.core import trackers
+    from rasa.shared.core.events import SlotSet
+    from rasa.shared.core.slots import TextSlot
+
+    rasa_patches.apply()
+    domain = Domain.load(str(ROOT / "domain"))
+    shim = trackers.copy
+    for slot in domain.slots:
+        ours, theirs = shim.copy(slot), copy.copy(slot)
+        assert type(ours) is type(theirs) and ours.__dict__ == theirs.__dict__ and ours is not slot
+        assert shim._is_plain(type(slot))
+
+    class Special(TextSlot):
+        type_name = "special_copy_test"
+
+        def __copy__(self):
+            return "copied by __copy__"
+
+    assert shim.copy(Special("s", [])) == "copied by __copy__"
+    assert shim.deepcopy is copy.deepcopy
+    # A tracker built with the shim has Rasa's slots: same values, independent objects.
+    tracker = DialogueStateTracker.from_events("copy-1", [ActionExecuted("action_listen"),
+                                                          UserUttered("SF1", {"name": "inform"})], domain.slots)
+    tracker.update(SlotSet("tracking_number", "SF1"))
+    twin = tracker.copy()
+    assert twin.current_slot_values() == tracker.current_slot_values()
+    assert all(twin.slots[name] is not tracker.slots[name] for name in tracker.slots)
+    assert all(slot.value is None for slot in domain.slots if slot.name == "tracking_number")
+
+
+def test_an_endpoint_keeps_one_connection_for_many_calls_with_rasas_answers():
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    rasa_patches.apply()
+    peers = []
+
+    async def echo(request):
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"got": await request.json(), "auth": request.headers.get("Authorization")})
+
+    async def scenario():
+        app = web.Application()
+        app.router.add_post("/webhook", echo)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        port = _closed_port()
+        site = web.TCPSite(runner, "127.0.0.1", port)
+        await site.start()
+        try:
+            endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"Authorization": "Bearer t"})
+            answers = [await endpoint.request(json={"n": n}, method="post") for n in range(5)]
+            async with rasa_patches.ORIGINAL["endpoint_session"](endpoint) as session:
+                async with session.post(f"http://127.0.0.1:{port}/webhook", json={"n": 9}) as response:
+                    rasas = await response.json()
+            return answers, rasas
+        finally:
+            await runner.cleanup()
+
+    answers, rasas = asyncio.run(scenario())
+    assert answers == [{"got": {"n": n}, "auth": "Bearer t"} for n in range(5)]
+    assert rasas == {"got": {"n": 9}, "auth": "Bearer t"}
+    assert len(set(peers[:5])) == 1  # one connection for the five calls (Rasa's own session: one each)
