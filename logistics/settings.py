@@ -45,6 +45,9 @@ class Settings:
     handoff_max_wait_minutes: int = 15
     # How often `serve` looks for expired waits (0: never; POST /api/v1/handoffs/expire runs it on demand).
     handoff_sweep_seconds: int = 60
+    # Rasa's SQL tracker store, read by the analytics conversation importer (logistics/analytics/conversations.py):
+    # the embedded default is the SQLite file TRACKER_DB; production sets a PostgreSQL URL. Empty: not imported.
+    tracker_store_url: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def demo_secrets_in_use(self) -> list[str]:
@@ -82,6 +85,12 @@ def _whole(name: str, env: Mapping[str, str], default: int, minimum: int) -> int
     return value
 
 
+def _tracker_db_url(env: Mapping[str, str]) -> str:
+    """sqlite:/// of TRACKER_DB (a path; relative ones from the repository root, as Rasa runs there)."""
+    path = Path(env.get("TRACKER_DB") or "var/tracker.db")
+    return f"sqlite:///{path if path.is_absolute() else ROOT / path}"
+
+
 def load(env: Mapping[str, str] | None = None) -> Settings:
     """Build settings from the environment (or a given mapping, for tests)."""
     env = os.environ if env is None else env
@@ -107,5 +116,6 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         action_server_token=env.get("ACTION_SERVER_TOKEN") or DEMO_SECRETS["ACTION_SERVER_TOKEN"],
         handoff_max_wait_minutes=_whole("HANDOFF_MAX_WAIT_MINUTES", env, 15, minimum=1),
         handoff_sweep_seconds=_whole("HANDOFF_SWEEP_SECONDS", env, 60, minimum=0),
+        tracker_store_url=env.get("TRACKER_STORE_URL") or _tracker_db_url(env),
         extra={"TEST_DATABASE_URL": env.get("TEST_DATABASE_URL", "")},
     )

@@ -2,7 +2,7 @@
 
   python -m logistics.analytics report --since 7d [--by area|outlet|route|hub|category|carrier|city|channel|goods_type]
                                        [--category C] [--carrier sf] [--format table|csv|json] [--limit N]
-  python -m logistics.analytics run        # the detectors now: alerts opened, updated, resolved
+  python -m logistics.analytics run        # import new conversations, then the detectors: alerts opened, resolved
   python -m logistics.analytics alerts [--status open]
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import unicodedata
 
 from logistics import db
 from logistics import settings as settings_module
-from logistics.analytics import service
+from logistics.analytics import conversations, service
 from logistics.timeutil import utcnow
 
 
@@ -69,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
     out = sys.stdout
     with db.transaction(factory) as session:
         if args.command == "run":
+            imported = conversations.import_conversations(session, settings.tracker_store_url)
+            out.write(f"conversations: {imported.events} tracker events, {imported.written} written"
+                      f"{' (' + imported.skipped + ')' if imported.skipped else ''}\n")
             result = service.run(session).as_dict()
             for what in ("opened", "updated", "resolved"):
                 for alert in result[what]:

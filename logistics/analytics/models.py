@@ -83,3 +83,14 @@ class Alert(Base):
     opened_at = Column(DateTime, nullable=False, default=utcnow)
     last_seen_at = Column(DateTime, nullable=False, default=utcnow)
     resolved_at = Column(DateTime)
+
+
+class ImportState(Base):
+    """How far an importer has read its source: for the conversation importer (`conversations.py`) the id of the last
+    tracker-store event it has taken in. One row per source."""
+
+    __tablename__ = "analytics_import_state"
+
+    source = Column(String(32), primary_key=True)
+    last_event_id = Column(Integer, nullable=False, default=0)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)

@@ -9,7 +9,7 @@ import os
 import threading
 
 from logistics import db
-from logistics.analytics import service
+from logistics.analytics import conversations, service
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,13 @@ def interval() -> int:
 
 
 def run_once(app) -> None:
+    """Import the conversations handled since the last run (their own transaction: a failure there never stops
+    the detectors), then detect."""
+    try:
+        with db.transaction(app.extensions["session_factory"]) as session:
+            conversations.import_conversations(session, app.extensions["settings"].tracker_store_url)
+    except Exception:  # noqa: BLE001  (logged; the next run takes the same events again)
+        log.exception("analytics: conversation import failed")
     with db.transaction(app.extensions["session_factory"]) as session:
         result = service.run(session)
     if result.opened or result.resolved:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from flask import Blueprint, g, jsonify, render_template, request
+from flask import Blueprint, current_app, g, jsonify, render_template, request
 
-from logistics.analytics import service
+from logistics.analytics import conversations, service
 from logistics.errors import ApiError, bad_request
 from logistics.handoffs import console
 from logistics.http import session
@@ -62,9 +62,11 @@ def _report_args(default: timedelta) -> dict:
 
 @api.post("/analytics/run")
 def run_detectors():
+    imported = conversations.import_conversations(session(), current_app.extensions["settings"].tracker_store_url)
     result = service.run(session())
-    return {**result.as_dict(), "open": [service.alert_dict(a) for a in service.list_alerts(session(),
-                                                                                             status="open")]}
+    still_open = service.list_alerts(session(), status="open")
+    return {**result.as_dict(), "conversations": imported.as_dict(),
+            "open": [service.alert_dict(a) for a in still_open]}
 
 
 @api.get("/analytics/alerts")
