@@ -282,7 +282,8 @@ def handle_customs(ctx: ProblemContext) -> List[EventType]:
     days = _hours_since(since) / 24 if since else 0.0
     events: List[EventType] = [SlotSet("customs_days", duration_phrase(days * 24) if since else "")]
     if CUSTOMS_MATERIALS.search(ctx.text) and (customs_events or ctx.shipment.get("goods_type") == "international"):
-        return events + [SlotSet("problem_outcome", "customs_materials")]
+        topic = "tax" if "税" in ctx.text else "materials"
+        return events + [SlotSet("customs_topic", topic), SlotSet("problem_outcome", "customs_materials")]
     if status == "customs_exception":
         risk = "high" if days >= CUSTOMS_RETURN_RISK_DAYS else "low"
         return events + [SlotSet("customs_risk", risk), SlotSet("problem_outcome", "customs_action_needed")]

@@ -152,3 +152,9 @@ def pytest_terminal_summary(terminalreporter):
     if REPLIES_SCANNED["replies"]:
         terminalreporter.write_line(f"bot replies scanned for full mobile numbers: {REPLIES_SCANNED['replies']}, "
                                     f"found: {REPLIES_SCANNED['full_phones']}")
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main thread for the rest of
+    the session, and tests that call asyncio.run() (socket.io clients, Rasa's own code) must run before it."""
+    items.sort(key=lambda item: "tests/browser/" in str(item.fspath).replace("\\", "/"))
