@@ -12,6 +12,9 @@ install: ## create .venv with Python 3.10 and install the pinned requirements
 run: ## start backend, action server and Rasa (migrate, seed, train as needed); Ctrl-C stops all
 	@scripts/run.sh
 
+run-prod: ## production mode on this machine: PostgreSQL, Redis, 2 Rasa servers behind nginx, RabbitMQ (deploy/README.md)
+	@scripts/run_prod.sh
+
 test: ## every test: lint, data validation, train, conversation tests, pytest
 	@scripts/test.sh
 
@@ -51,6 +54,9 @@ bench-widget: install ## website chat: Enter to first bot bubble in headless chr
 bench-wechat: install ## WeChat passive-reply latency p50/p95 (make run's Rasa, or a stack of its own)
 	@source scripts/env.sh && .venv/bin/python scripts/bench_wechat.py $(ARGS)
 
+bench-load: install ## load: ours vs a plain `rasa init` bot at 1/20/100/200 users (~15 min); ARGS=--readme
+	@source scripts/env.sh && .venv/bin/python scripts/bench_load.py $(ARGS)
+
 bench-analytics: install ## analytics report time on 1M events in PostgreSQL (BENCH_DATABASE_URL), EXPLAIN under reports/analytics
 	@source scripts/env.sh && .venv/bin/python scripts/bench_analytics.py $(ARGS)
 
@@ -63,5 +69,5 @@ browser-test: install ## browser tests of the website chat widget (real stack, h
 clean: ## remove generated output (models, reports, the demo databases)
 	rm -rf models reports var results
 
-.PHONY: help install run test lint validate train pytest shell migrate seed migration eval-nlu bench bench-widget \
-	bench-wechat bench-analytics eval-analytics browser-test clean
+.PHONY: help install run run-prod test lint validate train pytest shell migrate seed migration eval-nlu bench bench-widget \
+	bench-wechat bench-load bench-analytics eval-analytics browser-test clean

@@ -36,6 +36,17 @@ def main() -> int:
         print(f"not ready after the timeout: {', '.join(pending)}", flush=True)
         return 1
     rasa_port = os.environ.get("RASA_PORT", "5005")
+    if (os.environ.get("DEMO_MODE") or "").lower() not in ("1", "true", "yes", "on"):
+        # make run-prod: no demo customers, no demo secrets (deploy/README.md).
+        print(f"""
+================ 快递物流智能客服 (production mode) is ready in {time.time() - started:.0f} s ================
+Rasa behind nginx: http://127.0.0.1:{rasa_port} (REST, socket.io, WeChat); backend and chat page:
+http://127.0.0.1:{os.environ.get('BACKEND_PORT', '8000')}/chat. Secrets: the environment or var/prod/secrets.env.
+Agents: .venv/bin/python -m logistics agent-add <name> (with scripts/prod_env.sh sourced). Ctrl-C stops all.
+""", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        while True:
+            time.sleep(3600)
     print(
         f"""
 ================ 快递物流智能客服 is ready in {time.time() - started:.0f} s ================
