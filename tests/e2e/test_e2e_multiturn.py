@@ -186,8 +186,10 @@ def _export_story(stack, sender: str, name: str, path: Path) -> None:
     response = requests.get(f"{stack.rasa_url}/conversations/{sender}/story", timeout=30,
                             params={"token": stack.rasa_token, "all_sessions": "true"})
     response.raise_for_status()
-    story = yaml.safe_load(response.text)["stories"][0]
-    story["story"] = f"multi-turn: {name}"
+    # Rasa splits the tracker at action_session_start: the first "session" holds only the metadata slot set
+    # before it, so the conversation is the steps of all sessions in order.
+    sessions = yaml.safe_load(response.text)["stories"]
+    story = {"story": f"multi-turn: {name}", "steps": [step for s in sessions for step in s.get("steps") or []]}
     existing = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
     document = existing or {"version": "3.1", "stories": []}
     document["stories"].append(story)
