@@ -29,6 +29,19 @@ def problem_repeats(tracker: Tracker) -> int:
                and ((e.get("parse_data") or {}).get("intent") or {}).get("name") in REPEATABLE)
 
 
+def recently_comforted(tracker: Tracker, turns: int = 4) -> bool:
+    """Whether the empathy opener was said within the user's last few turns (it is said once, not every turn)."""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users > turns:
+                return False
+        elif event.get("event") == "action" and event.get("name") in ("utter_empathy_first", "utter_empathy_repeated"):
+            return True
+    return False
+
+
 def emotion_level(tracker: Tracker) -> tuple[str, str | None]:
     """angry, urgent, repeated, upset or calm; and the scene for the wording: what this message is about (the
     latest words first, then the goods of the parcel in focus), not a parcel talked about earlier."""
@@ -38,9 +51,9 @@ def emotion_level(tracker: Tracker) -> tuple[str, str | None]:
         or emotion.scene
     if emotion.scene == "medicine":
         scene = "medicine"
-    if emotion.level == ANGRY:
+    if emotion.level == ANGRY and not (recently_comforted(tracker) and detect(texts[-1:]).level != ANGRY):
         return "angry", scene
-    if emotion.urgent:
+    if emotion.urgent and not recently_comforted(tracker):
         return "urgent", scene
     # Asked again, in words that say so (还没, 一直, 到底…), after the same kind of problem twice before.
     if problem_repeats(tracker) >= REPEATS_MEAN_REPEATED and detect(texts[-1:]).level == UPSET:

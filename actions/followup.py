@@ -18,7 +18,7 @@ PROCESSES = {
     "file_claim": ("fresh_priority_claim", "claim", "lost_investigation"),
     "claim_status": ("fresh_priority_claim", "claim", "lost_investigation"),
     "report_lost": ("lost_investigation",),
-    "report_damaged": ("claim",),
+    "report_damaged": ("claim", "fresh_priority_claim"),
     "report_delay": ("fresh_priority_claim",),
     "signed_not_received": ("outlet_verification",),
     "complain_delivery_service": ("complaint",),
@@ -61,8 +61,11 @@ def most_relevant(tickets: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
 
 
 def _due(ticket: Dict[str, Any]) -> str:
+    """The time the first answer promised: the SLA (a callback, an investigation's result); for a plain claim
+    its review date."""
     claim = (ticket.get("details") or {}).get("claim") or {}
-    return clock_phrase(claim.get("review_due_at") or ticket.get("sla_due_at"))
+    review = claim.get("review_due_at") if ticket["type"] == "claim" else None
+    return clock_phrase(review or ticket.get("sla_due_at"))
 
 
 def followup_slots(ticket: Dict[str, Any]) -> List[EventType]:

@@ -192,6 +192,9 @@ def handle_signed_not_received(ctx: ProblemContext) -> List[EventType]:
 
 def handle_delay(ctx: ProblemContext) -> List[EventType]:
     """Fresh goods: empathy and a 1-hour priority claim. Others: the reason, the promise missed, the remedy."""
+    if ctx.shipment["status"] not in SIGNED and _hours_since(ctx.last.get("time")) >= LOST_AFTER_HOURS \
+            and ctx.shipment.get("goods_type") != "fresh":
+        return handle_lost(ctx)  # no scan for days: a loss to investigate, not an ETA to quote
     promised = ctx.shipment.get("promised_delivery_at")
     arrived = ctx.last.get("time") if ctx.shipment["status"] in ("at_station", "in_locker") else None
     if arrived and (not promised or datetime.fromisoformat(arrived) <= datetime.fromisoformat(promised)):
@@ -245,7 +248,7 @@ def handle_complaint(ctx: ProblemContext) -> List[EventType]:
 INTERCEPTS = (
     ("return_to_sender", re.compile(r"退回|退给寄件|退还|不要了|原路返回|寄回去")),
     ("reschedule", re.compile(r"改天|明天再|后天再|过两天|晚点再|晚几天|暂缓|下周再|周末再")),
-    ("intercept", re.compile(r"拦截|拦下|拦住|先别送|别送了|不要送|暂停派送|停止派送|先不要派")),
+    ("intercept", re.compile(r"拦|先别送|别送了|不要送|暂停派送|停止派送|先不要派")),
 )
 # Statuses from which an interception can still be arranged (a courier on the way can still hold it).
 INTERCEPTABLE = BEFORE_DELIVERY | {"out_for_delivery", "delivery_failed"}

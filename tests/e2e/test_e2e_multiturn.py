@@ -42,7 +42,11 @@ def _load() -> list:
     found = []
     for path in CONVERSATIONS:
         for conversation in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
-            found.append(pytest.param(conversation, id=f"{path.stem}:{conversation['name'][:60]}"))
+            # A conversation the bot still gets wrong says so (known_gap: what is wrong); it runs, and is reported
+            # as xfail until fixed (XPASS when it starts passing).
+            marks = [pytest.mark.xfail(reason=conversation["known_gap"], strict=False)] \
+                if conversation.get("known_gap") else []
+            found.append(pytest.param(conversation, id=f"{path.stem}:{conversation['name'][:60]}", marks=marks))
     return found
 
 
