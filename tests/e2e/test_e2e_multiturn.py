@@ -18,6 +18,7 @@ Every bot turn is also checked against the previous one (never the same text aga
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 import uuid
@@ -171,11 +172,14 @@ def test_conversation(stack, spec):
         transcript.append(f"> {said}\n{reply}")
         context = "\n".join(transcript)
         assert reply.strip(), f"turn {number}: silence\n{context}"
+        if reply == previous:
+            _record_gap(spec["name"], f"turn {number} ({said}): the previous reply again, word for word")
         assert reply != previous, f"turn {number}: the previous reply again, word for word\n{context}"
         for check in turn.get("expect") or []:
             try:
                 _check(world, check, reply, messages)
             except AssertionError as exc:
+                _record_gap(spec["name"], f"turn {number} ({said}): {str(exc).splitlines()[0]}")
                 raise AssertionError(f"turn {number} ({said}): {exc}\n{context}") from None
         previous = reply
     STATS["passed"] += 1
@@ -183,6 +187,13 @@ def test_conversation(stack, spec):
         print(f"\n=== {spec['name']}\n" + "\n".join(transcript))
     if os.environ.get("EXPORT_STORIES"):
         _export_story(stack, world.sender, spec["name"], Path(os.environ["EXPORT_STORIES"]))
+
+
+def _record_gap(name: str, reason: str) -> None:
+    """RECORD_GAPS=path: the first failure of each conversation, one JSON line each (to write known_gap)."""
+    if os.environ.get("RECORD_GAPS"):
+        with open(os.environ["RECORD_GAPS"], "a", encoding="utf-8") as out:
+            out.write(json.dumps({"name": name, "reason": reason}, ensure_ascii=False) + "\n")
 
 
 def _export_story(stack, sender: str, name: str, path: Path) -> None:
