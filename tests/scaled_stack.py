@@ -34,6 +34,8 @@ REDIS_URL = os.environ.get("SCALE_REDIS_URL") or "redis://127.0.0.1:6379/13"
 AMQP_URL = os.environ.get("SCALE_AMQP_URL") or "amqp://guest:guest@127.0.0.1:5672/"
 # The tracker store of the scaled stack: ours (addons/tracker_store.py); SCALE_TRACKER_STORE=SQL for Rasa's own.
 TRACKER_STORE = os.environ.get("SCALE_TRACKER_STORE") or "addons.tracker_store.LeanSQLTrackerStore"
+# The lock store: ours (addons/lock_store.py, atomic); SCALE_LOCK_STORE=redis for Rasa's own (racy across replicas).
+LOCK_STORE = os.environ.get("SCALE_LOCK_STORE") or "addons.lock_store.AtomicRedisLockStore"
 
 
 def _free_port() -> int:
@@ -201,7 +203,7 @@ def _endpoints(scaled: bool, redis_parts, key_prefix: str, tracker_db: str, brok
              f"  port: {pg.port or 5432}\n  db: {tracker_db}\n  username: {pg.username or 'postgres'}\n"
              + (f"  password: {pg.password}\n" if pg.password else "")
              + f"  login_db: {pg.path.lstrip('/') or 'postgres'}\n")
-    text += (f"lock_store:\n  type: redis\n  url: {redis_parts.hostname or '127.0.0.1'}\n"
+    text += (f"lock_store:\n  type: {LOCK_STORE}\n  url: {redis_parts.hostname or '127.0.0.1'}\n"
              f"  port: {redis_parts.port or 6379}\n  db: {(redis_parts.path or '/0').lstrip('/') or 0}\n"
              f"  key_prefix: {key_prefix}\n")
     if broker:
