@@ -35,6 +35,13 @@ quietly reports/rasa-test.log "Finished|Correct|accuracy|failed|Failed" \
   --fail-on-prediction-errors || rc=$?
 if [ "$rc" -ne 0 ]; then cat reports/rasa-test/failed_test_stories.yml; exit "$rc"; fi
 
+step "rasa test (multi-turn conversation tests exported from tests/e2e/conversations, --fail-on-prediction-errors)"
+rc=0
+quietly reports/rasa-test-multiturn.log "Finished|Correct|accuracy|failed|Failed" \
+  .venv/bin/rasa test core --model models --stories tests/stories_multiturn.yml --out reports/rasa-test-multiturn \
+  --fail-on-prediction-errors || rc=$?
+if [ "$rc" -ne 0 ]; then cat reports/rasa-test-multiturn/failed_test_stories.yml; exit "$rc"; fi
+
 scripts/browser_deps.sh
 step "pytest (backend, actions, e2e, browser)"
 exec .venv/bin/python -m pytest -q
