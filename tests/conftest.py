@@ -154,7 +154,15 @@ def pytest_terminal_summary(terminalreporter):
                                     f"found: {REPLIES_SCANNED['full_phones']}")
 
 
-def pytest_collection_modifyitems(items):
-    """Browser tests last: Playwright's sync API keeps an event loop running in the main thread for the rest of
-    the session, and tests that call asyncio.run() (socket.io clients, Rasa's own code) must run before it."""
-    items.sort(key=lambda item: "tests/browser/" in str(item.fspath).replace("\\", "/"))
+
+def _is_browser_test(item) -> bool:
+    return item is not None and "tests/browser/" in str(item.fspath).replace("\\", "/")
+
+
+def pytest_runtest_teardown(item, nextitem):
+    """After the last browser test, stop Playwright: its sync API keeps an event loop running in the main thread,
+    and later tests (socket.io clients, Rasa's own async code) call asyncio.run()."""
+    if _is_browser_test(item) and not _is_browser_test(nextitem):
+        from tests.support import stop_playwright
+
+        stop_playwright()

@@ -60,3 +60,16 @@ def make_tracker(sender_id: str, text: str, intent: str = "track_parcel", entiti
 def slots_of(events: list) -> dict:
     """The slot values a list of returned events sets."""
     return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+# The running Playwright (tests/browser): stopped after the last browser test (tests/conftest.py), because its
+# sync API keeps an event loop running in the main thread and later tests call asyncio.run().
+PLAYWRIGHT_SESSIONS: list = []
+
+
+def stop_playwright() -> None:
+    """Close the browser and stop Playwright; idempotent."""
+    while PLAYWRIGHT_SESSIONS:
+        playwright, browser = PLAYWRIGHT_SESSIONS.pop()
+        browser.close()
+        playwright.stop()

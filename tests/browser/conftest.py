@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import PLAYWRIGHT_SESSIONS, stop_playwright
+
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "reports" / "screenshots"
@@ -24,11 +26,12 @@ if not CHROMIUM.exists():
 def browser():
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=["--no-sandbox", "--disable-dev-shm-usage"])
-        yield browser
-        browser.close()
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                         args=["--no-sandbox", "--disable-dev-shm-usage"])
+    PLAYWRIGHT_SESSIONS.append((playwright, browser))
+    yield browser
+    stop_playwright()
 
 
 class Chat:

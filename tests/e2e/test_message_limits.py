@@ -132,9 +132,10 @@ def websocket_attack(stack, text: str) -> str:
             await ws.recv()  # 40{"sid": ...}
             await ws.send("42" + json.dumps(["session_request", {"session_id": session_id}]))
             await ws.recv()  # 42["session_confirm", ...]
-            await ws.send("42" + json.dumps(["user_uttered", {"message": text, "session_id": session_id}],
-                                            ensure_ascii=False))
             try:
+                # The server may close (1009, over its frame limit) while the frame is still being sent.
+                await ws.send("42" + json.dumps(["user_uttered", {"message": text, "session_id": session_id}],
+                                                ensure_ascii=False))
                 while True:
                     frame = await asyncio.wait_for(ws.recv(), 30)
                     if frame == "2":
