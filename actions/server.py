@@ -61,7 +61,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("ACTION_SERVER_TOKEN is the demo default; set a secret of your own (or DEMO_MODE=true)")
     app = build_app(token)
     log.info("action server on http://%s:%s (token required)", args.host, args.port)
-    app.run(args.host, args.port, workers=args.workers, access_log=False)
+    # Sanic's default backlog is 100 connections: beyond it a burst of new connections (Rasa opening one per
+    # concurrent action call) waits for SYN retransmissions, 1 s, 3 s, 7 s... (issue #15).
+    app.run(args.host, args.port, workers=args.workers, access_log=False,
+            backlog=int(os.environ.get("ACTIONS_BACKLOG") or 1024))
 
 
 def demo_mode() -> bool:

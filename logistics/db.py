@@ -14,6 +14,7 @@ Base = declarative_base()
 # The largest id an INTEGER column holds (PostgreSQL's is 32-bit): larger ids in paths, queries and bodies are
 # answered with a 4xx before they reach the database, where they would overflow.
 MAX_ID = 2**31 - 1
+POOL_SIZE = 12
 
 
 def make_engine(url: str, schema: str | None = None) -> Engine:
@@ -26,7 +27,11 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
-    return create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args)
+    # At least as many kept connections as the server has threads (BACKEND_THREADS, default 8): with SQLAlchemy's
+    # default of 5 the 6th to 8th concurrent requests each opened a new PostgreSQL connection (a new server
+    # process) and closed it again, every time (issue #15, profiled under load).
+    return create_engine(url, future=True, pool_pre_ping=True, connect_args=connect_args, pool_size=POOL_SIZE,
+                         max_overflow=10)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

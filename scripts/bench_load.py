@@ -207,6 +207,8 @@ class LevelResult:
     duration: float = 0.0
     turns_in_window: int = 0
     latencies: list[float] = field(default_factory=list)
+    by_text: dict = field(default_factory=dict)  # what the user said -> latencies (where the time goes)
+    timeline: list = field(default_factory=list)  # (start in the level, latency, text) of every turn
     errors: int = 0
     error_examples: list[str] = field(default_factory=list)
     conversations: int = 0
@@ -243,6 +245,9 @@ class LevelResult:
                 "out_of_order": self.out_of_order, "tracker_mismatches": self.tracker_mismatches,
                 "trackers_checked": self.trackers_checked, "ticket_errors": self.ticket_errors,
                 "peak_rss_mb": self.peak_rss,
+                "p95_ms_by_text": {text: sorted(v)[int(0.95 * (len(v) - 1))] * 1000
+                                   for text, v in self.by_text.items()},
+                "timeline": [[round(a, 3), round(b, 3), t] for a, b, t in self.timeline],
                 "cpu_ms_per_turn": {k: v * 1000 / turns for k, v in self.cpu_seconds.items()} if turns else {},
                 "load_average": self.load_average}
 
@@ -298,6 +303,8 @@ async def run_level(url: str, pool: Pool, users: int, duration: float,
                     result.error(f"{conversation.kind} 「{turn.say}」: {type(exc).__name__} {exc}")
                 ended = time.perf_counter()
                 result.latencies.append(ended - began)
+                result.by_text.setdefault(turn.say, []).append(ended - began)
+                result.timeline.append((began - started, ended - began, turn.say))
                 if ended <= deadline:
                     result.turns_in_window += 1
                 conversation.answers.append([m.get("text") or "" for m in messages])
@@ -350,15 +357,16 @@ async def verify(url: str, token: str | None, conversations: list[Conversation],
                     else:
                         result.tracker_mismatches += 1
                     return
-                # The bot's texts after each user turn are the texts that user received for it.
+                # The bot's texts after each user turn are the texts that user received for it (a bot event with
+                # text and image reaches a REST client as two messages, one without text: texts only).
                 answers, current = [], None
                 for event in events:
                     if event.get("event") == "user":
                         current = []
                         answers.append(current)
-                    elif event.get("event") == "bot" and current is not None:
-                        current.append(event.get("text") or "")
-                if answers != conversation.answers:
+                    elif event.get("event") == "bot" and current is not None and event.get("text"):
+                        current.append(event["text"])
+                if answers != [[text for text in texts if text] for texts in conversation.answers]:
                     result.tracker_mismatches += 1
                 if backend and conversation.ticket:
                     backend_url, backend_token = backend
@@ -750,7 +758,7 @@ def main() -> int:
                         help="ours: scaled (PostgreSQL, Redis, workers), embedded (SQLite, one process each) or "
                              "auto (scaled when PostgreSQL and Redis answer)")
     parser.add_argument("--rasa-workers", type=int, default=None, help="Sanic workers of ours (scaled: 2)")
-    parser.add_argument("--actions-workers", type=int, default=None, help="action-server workers (scaled: 2)")
+    parser.add_argument("--actions-workers", type=int, default=None, help="action-server workers (scaled: 4)")
     parser.add_argument("--attach", help="ours: a running stack described by a JSON file instead of a new one")
     parser.add_argument("--profile", type=int, default=0, metavar="USERS",
                         help="py-spy ours at this level: reports/profile.svg (a Rasa worker), profile-<role>.txt")

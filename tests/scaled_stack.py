@@ -201,8 +201,9 @@ def _endpoints(scaled: bool, redis_parts, key_prefix: str, tracker_db: str, brok
     pg = urlsplit(POSTGRES_URL)
     text += (f"tracker_store:\n  type: {TRACKER_STORE}\n  dialect: postgresql\n  url: {pg.hostname or '127.0.0.1'}\n"
              f"  port: {pg.port or 5432}\n  db: {tracker_db}\n  username: {pg.username or 'postgres'}\n"
-             + (f"  password: {pg.password}\n" if pg.password else "")
-             + f"  login_db: {pg.path.lstrip('/') or 'postgres'}\n")
+             + (f"  password: {pg.password}\n" if pg.password else ""))
+    # No login_db: the stack creates the database itself, and Rasa builds the engine of a login_db setup without
+    # its pool settings (5 connections, each further one opened and closed per query).
     text += (f"lock_store:\n  type: {LOCK_STORE}\n  url: {redis_parts.hostname or '127.0.0.1'}\n"
              f"  port: {redis_parts.port or 6379}\n  db: {(redis_parts.path or '/0').lstrip('/') or 0}\n"
              f"  key_prefix: {key_prefix}\n")
@@ -232,7 +233,7 @@ def start_scaled_stack(work: Path, mode: str = "auto", rasa_workers: int | None 
     if not scaled and (rasa_replicas > 1 or (rasa_workers or 1) > 1):
         raise RuntimeError("several Rasa workers or replicas need PostgreSQL and Redis (mode=scaled)")
     rasa_workers = rasa_workers or (2 if scaled and rasa_replicas == 1 else 1)
-    actions_workers = actions_workers or (2 if scaled else 1)
+    actions_workers = actions_workers or (4 if scaled else 1)
     stack_id = uuid.uuid4().hex[:10]
     key_prefix = f"stack{stack_id}"
     work.mkdir(parents=True, exist_ok=True)
@@ -252,7 +253,7 @@ def start_scaled_stack(work: Path, mode: str = "auto", rasa_workers: int | None 
            "RASA_TELEMETRY_ENABLED": "false", "PYTHONWARNINGS": "ignore", "LOG_LEVEL": "WARNING"}
     env.pop("SANIC_WORKERS", None)
     if scaled:
-        _admin(POSTGRES_URL, [f'CREATE DATABASE "{backend_db}"'])
+        _admin(POSTGRES_URL, [f'CREATE DATABASE "{backend_db}"', f'CREATE DATABASE "{tracker_db}"'])
         env["DATABASE_URL"] = _with_database(POSTGRES_URL, backend_db)
         env["REDIS_URL"] = REDIS_URL
     else:
@@ -292,7 +293,7 @@ def start_scaled_stack(work: Path, mode: str = "auto", rasa_workers: int | None 
                   [str(VENV_BIN / "rasa"), "run", "--enable-api", "--auth-token", tokens["RASA_TOKEN"],
                    "--port", str(port), "--cors", "*", "--credentials", "credentials.yml",
                    "--endpoints", str(endpoints), "--model", str(model)],
-                  {"SANIC_WORKERS": str(rasa_workers)})
+                  {"SANIC_WORKERS": str(rasa_workers), "SANIC_BACKLOG": os.environ.get("SANIC_BACKLOG") or "1024"})
         deadline = time.time() + float(start_timeout or os.environ.get("STACK_START_TIMEOUT") or 300)
         wait(f"http://127.0.0.1:{ports['BACKEND_PORT']}/health", deadline)
         wait(f"http://127.0.0.1:{ports['ACTIONS_PORT']}/health", deadline)
