@@ -178,8 +178,8 @@ def test_each_message_while_waiting_is_answered_by_the_handoff_side(api, backend
     assert api.get(f"/api/v1/handoffs/{handoff['id']}").json()["status"] == "queued"
 
     second = _say(domain, tracker, "还要多久")
-    # Every message is answered; not word for word as the last one (another variant of the response).
-    assert len(second) == 1 and "分钟" in second[0]["text"] and second[0]["text"] != messages[0]["text"]
+    # Every message is answered with the place in the queue (the wording may repeat: the queue is the news).
+    assert len(second) == 1 and "分钟" in second[0]["text"]
     cancelled = _say(domain, tracker, "算了", intent="deny")
     assert not tracker.is_paused() and tracker.get_slot("handoff_notice") == "cancelled"
     assert tracker.get_slot("handoff_outcome") is None
