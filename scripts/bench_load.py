@@ -49,6 +49,7 @@ VENV_BIN = Path(sys.executable).parent
 REPORTS = ROOT / "reports"
 CST = timezone(timedelta(hours=8))
 TURN_TIMEOUT = 120.0
+COLD_CONNECTIONS = False  # --cold-connections: every user's first turn opens a new TCP connection
 
 
 # --------------------------------------------------------------------------------------------- conversations ---
@@ -658,8 +659,22 @@ async def measure(target: dict, scenarios, levels: list[int], duration: float, n
     return rows
 
 
+async def _open_connections(http: aiohttp.ClientSession, url: str, users: int) -> None:
+    """One open keep-alive connection per user before the level starts, as clients behind a proxy that keeps its
+    upstream connections have. A saturated Sanic server accepts new connections only a few per second (its accept
+    queue stays full while it serves the connections it has), so cold connections measure that, not the bot:
+    --cold-connections shows it."""
+    async def one() -> None:
+        async with http.get(f"{url}/", timeout=aiohttp.ClientTimeout(total=60)) as response:
+            await response.read()
+
+    await asyncio.gather(*(one() for _ in range(users)))
+
+
 async def _level(target: dict, scenarios, http, users: int, duration: float, name: str, profile) -> dict:
     pool = await prepared_pool(scenarios, http, users, duration)
+    if not COLD_CONNECTIONS:
+        await _open_connections(http, target["url"], users)
     with Watcher({**target["roles"], "loadgen": lambda: [os.getpid()]}) as watcher:
         probe = profile(name, users) if profile else None
         result, conversations = await run_level(target["url"], pool, users, duration, target["token"])
@@ -762,10 +777,14 @@ def main() -> int:
     parser.add_argument("--attach", help="ours: a running stack described by a JSON file instead of a new one")
     parser.add_argument("--profile", type=int, default=0, metavar="USERS",
                         help="py-spy ours at this level: reports/profile.svg (a Rasa worker), profile-<role>.txt")
+    parser.add_argument("--cold-connections", action="store_true",
+                        help="no connection opened before a level: users' first turns open them under load")
     parser.add_argument("--readme", action="store_true", help="put the table into README.md")
     parser.add_argument("--out", default="bench_load", help="report name under reports/")
     args = parser.parse_args()
     levels = [int(x) for x in args.users.split(",") if x.strip()]
+    global COLD_CONNECTIONS
+    COLD_CONNECTIONS = args.cold_connections
     REPORTS.mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-load-"))
     results: dict[str, list[dict]] = {}
@@ -799,9 +818,11 @@ def main() -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     load = {"end": os.getloadavg()}
+    connections = ("each user's first turn on a new connection" if args.cold_connections
+                   else "one keep-alive connection per user opened before each level")
     markdown = (f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {os.cpu_count()} cores, {args.duration:.0f} s "
-                f"per level, closed loop (no think time), REST channel; load average (1 min) at the end of each "
-                f"level in the last column.\n\n" + table(results, load) + "\n\n"
+                f"per level, closed loop (no think time), REST channel, {connections}; load average (1 min) at the "
+                f"end of each level in the last column.\n\n" + table(results, load) + "\n\n"
                 + "\n".join(f"- {name}: {text}" for name, text in described.items()))
     print()
     print(markdown)
