@@ -328,10 +328,10 @@ def start_scaled_stack(work: Path, mode: str = "auto", rasa_workers: int | None 
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)
         if scaled and not os.environ.get("SCALE_KEEP"):
-            _drop(backend_db, tracker_db, key_prefix)
+            _drop(backend_db, tracker_db, key_prefix, f"{key_prefix}_events" if broker else None)
 
 
-def _drop(backend_db: str, tracker_db: str, key_prefix: str) -> None:
+def _drop(backend_db: str, tracker_db: str, key_prefix: str, queue: str | None = None) -> None:
     for name in (backend_db, tracker_db):
         try:
             _admin(POSTGRES_URL, [f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'",
@@ -346,3 +346,20 @@ def _drop(backend_db: str, tracker_db: str, key_prefix: str) -> None:
             client.delete(key)
     except Exception as exc:  # noqa: BLE001
         print(f"could not clean Redis keys {key_prefix}*: {exc}", file=sys.stderr)
+    if queue:
+        try:
+            import asyncio
+
+            import aio_pika
+
+            async def delete() -> None:
+                connection = await aio_pika.connect(AMQP_URL, timeout=5)
+                try:
+                    channel = await connection.channel()
+                    await channel.queue_delete(queue)
+                finally:
+                    await connection.close()
+
+            asyncio.run(delete())
+        except Exception as exc:  # noqa: BLE001
+            print(f"could not delete the RabbitMQ queue {queue}: {exc}", file=sys.stderr)
